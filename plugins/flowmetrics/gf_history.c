@@ -61,6 +61,7 @@ const gen_config_part_t gf_keys[GF_KEYS] = {
     {&gf_table, 0},
     {&gen_action_agg_keys, offsetof(gf_config_t, act)},
     {&gen_bot_agg_keys, offsetof(gf_config_t, bots)},
+    {&gen_flow_exit_keys, offsetof(gf_config_t, exits)},
     {&gen_flow_agg_keys, offsetof(gf_config_t, agg)},
     {&gen_notify_keys, offsetof(gf_config_t, notify)},
     {&gen_receiver_keys, offsetof(gf_config_t, rx)},
@@ -163,9 +164,12 @@ void gf_lists_free(void *lists) {
 typedef struct {
   const gf_config_t *c;
   const gf_lists_t *lists;
-  gen_flow_agg_t fa; /* the family's own, not the active flows' */
+  gen_flow_agg_t fa;  /* the family's own, not the active flows' */
+  gen_flow_exit_t fx; /* the flow exits' */
 } gf_flow_state_t;
 
+/* The state of the rows asked per batch of flows: the flow aggregates and
+ * the flow exits. */
 static void *flows_new(const gen_family_env_t *env) {
   const gf_config_t *c = env->config;
   const gf_lists_t *l = env->lists;
@@ -180,19 +184,34 @@ static void *flows_new(const gen_family_env_t *env) {
                            .outcomes = &l->outcomes,
                            .milestones = &l->milestones,
                            .granularity_ms = c->interval.granularity_ms};
+  s->fx = (gen_flow_exit_t){.client = env->client,
+                            .plugin = env->plugin,
+                            .flows = &l->flows,
+                            .granularity_ms = c->interval.granularity_ms};
   return s;
 }
 
-/* Every range due per batch of FlowsPerQuery flows (the active flows are
- * now, not history: the plugin asks for them on its own). */
-static int flows_collect(void *state, const gen_family_run_t *run) {
-  gf_flow_state_t *s = state;
+/* Every range due of query per batch of FlowsPerQuery flows. */
+static int flow_batches(const gf_flow_state_t *s, const gen_family_run_t *run,
+                        gen_agg_query_t query) {
   if (!s->lists->listed)
     return 0;
-  gen_agg_query_t query = gen_flow_agg_query(&s->fa);
   return gen_family_agg(
       run, &query, &s->lists->flows,
       gen_flow_agg_per_query((size_t)s->c->agg.flows_per_query), NULL);
+}
+
+/* The flow aggregates (the active flows are now, not history: the plugin
+ * asks for them on its own). */
+static int flows_collect(void *state, const gen_family_run_t *run) {
+  gf_flow_state_t *s = state;
+  return flow_batches(s, run, gen_flow_agg_query(&s->fa));
+}
+
+/* The flow exits: one more request a batch and range. */
+static int exits_collect(void *state, const gen_family_run_t *run) {
+  gf_flow_state_t *s = state;
+  return flow_batches(s, run, gen_flow_exit_query(&s->fx));
 }
 
 /* ---- data actions ------------------------------------------------------- */
@@ -255,7 +274,9 @@ static int bots_collect(void *state, const gen_family_run_t *run) {
  * - data actions: 100 actions x 96 buckets x 3 metrics x 90 B = 2.6 MB,
  *   x6: 16 MiB.
  * - bots: every bot in one answer, say 500 bots x 96 buckets x 6 metrics
- *   x 90 B = 26 MB: 64 MiB. */
+ *   x 90 B = 26 MB: 64 MiB.
+ * - flow exits: 100 flows x 96 buckets x 8 reasons and selfServed
+ *   pairs x 90 B = 6.9 MB: 16 MiB. */
 static const gen_family_t gf_rows[GF_ROWS] = {
     [GF_FLOWS] = {.name = "flow aggregates",
                   .suffix = "",
@@ -279,6 +300,13 @@ static const gen_family_t gf_rows[GF_ROWS] = {
                  .state_new = bots_new,
                  .state_free = free,
                  .collect = bots_collect},
+    [GF_EXITS] = {.name = "flow exits",
+                  .suffix = "-exits",
+                  .answer = GEN_HTTP_BOUND(GEN_MIB(16), "flow exits"),
+                  .on_at = offsetof(gf_config_t, exits.on),
+                  .state_new = flows_new,
+                  .state_free = free,
+                  .collect = exits_collect},
 };
 
 const gen_history_t gf_history = {.plugin = GF_PLUGIN_NAME,

@@ -4,7 +4,7 @@
  * for the plugin and for collectd-genesys-check --replay alike: its
  * configuration, its listings (flows, outcome and milestone names, data
  * actions, queues for metric attributes) and its rows (flow aggregates,
- * data actions, bots).
+ * data actions, bots, flow exits).
  */
 #ifndef GF_HISTORY_H
 #define GF_HISTORY_H 1
@@ -15,6 +15,7 @@
 #include "gen_entity.h"
 #include "gen_family.h"
 #include "gen_flow_agg.h"
+#include "gen_flow_exit_agg.h"
 #include "gen_interval_config.h"
 #include "gen_notify.h"
 #include "gen_receiver_config.h"
@@ -24,7 +25,7 @@
 #define GF_PLUGIN_NAME "genesys_flowmetrics"
 
 /* The rows of gf_history, in this order. */
-enum { GF_FLOWS, GF_ACTIONS, GF_BOTS, GF_ROWS };
+enum { GF_FLOWS, GF_ACTIONS, GF_BOTS, GF_EXITS, GF_ROWS };
 
 typedef struct {
   gen_entity_filter_t flows;
@@ -36,15 +37,16 @@ typedef struct {
   char *state_file;
   cdtime_t state_save_interval;
 
-  gen_flow_agg_config_t agg;   /* Aggregates, ActiveFlows, FlowType, … */
-  gen_action_agg_config_t act; /* DataActions and their selection */
-  gen_bot_agg_config_t bots;   /* BotAggregates, MaxBots */
+  gen_flow_agg_config_t agg;    /* Aggregates, ActiveFlows, FlowType, … */
+  gen_action_agg_config_t act;  /* DataActions and their selection */
+  gen_bot_agg_config_t bots;    /* BotAggregates, MaxBots */
+  gen_flow_exit_config_t exits; /* FlowExits */
   gen_interval_config_t interval;
   gen_receiver_config_t rx; /* Receiver* */
 } gf_config_t;
 
 /* Its keys: its own rows, then the modules' tables (gen_config_part_t). */
-#define GF_KEYS 8
+#define GF_KEYS 9
 extern const gen_config_part_t gf_keys[GF_KEYS];
 
 void gf_config_init(void *config);

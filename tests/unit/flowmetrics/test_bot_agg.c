@@ -2,6 +2,7 @@
 /* Unit tests: the bot aggregates' answer (gen_bot_agg_normalize): the
  * MaxBots bots with the most sessions keep their series, the rest are
  * summed into "other", every count kept. */
+#include "agg_text.h"
 #include "gen_bot_agg.h"
 #include "plugin_mock.h"
 
@@ -17,18 +18,6 @@
   "\"count\":" sessions                                                        \
   "}},{\"metric\":\"tBotExit\",\"stats\":{\"count\":" exits ",\"sum\":" sum    \
   "}}]}]}"
-
-static gen_agg_answer_t *read_answer(const char *text) {
-  gen_agg_answer_t *a = gen_agg_answer_new();
-  char err[256];
-  if (a != NULL &&
-      gen_agg_answer_read(a, text, strlen(text), err, sizeof(err)) != 0) {
-    printf("# %s\n", err);
-    gen_agg_answer_free(a);
-    return NULL;
-  }
-  return a;
-}
 
 /* The count of metric in the one bucket of bot id's group, -1: absent. */
 static double count_of(gen_agg_answer_t *a, const char *id, const char *metric,
@@ -48,7 +37,7 @@ static double count_of(gen_agg_answer_t *a, const char *id, const char *metric,
 
 DEF_TEST(past_max_bots_summed_into_other) {
   gen_agg_answer_t *a =
-      read_answer("{\"results\":[" BOT("b-small", "2", "1", "1000") "," BOT(
+      agg_text("{\"results\":[" BOT("b-small", "2", "1", "1000") "," BOT(
           "b-big", "40", "10",
           "5000") "," BOT("b-mid", "9", "3", "3000") "," BOT("b-tie", "2", "2",
                                                              "500") "]}");
@@ -76,7 +65,7 @@ DEF_TEST(past_max_bots_summed_into_other) {
 DEF_TEST(within_max_bots_and_ties) {
   const char *text = "{\"results\":[" BOT("b-2", "5", "1", "10") "," BOT(
       "b-1", "5", "1", "10") "," BOT("b-0", "7", "0", "0") "]}";
-  gen_agg_answer_t *a = read_answer(text);
+  gen_agg_answer_t *a = agg_text(text);
   CHECK_NOT_NULL(a);
   CHECK_ZERO(gen_bot_agg_normalize(a, 3));
   const gen_agg_result_t *r;
@@ -95,7 +84,7 @@ DEF_TEST(within_max_bots_and_ties) {
 /* The questions self-served are the metric's sum, not its count (of
  * sessions); without a sum the count stands. */
 DEF_TEST(questions_are_the_sum) {
-  gen_agg_answer_t *a = read_answer(
+  gen_agg_answer_t *a = agg_text(
       "{\"results\":[{\"group\":{\"botId\":\"b-1\"},\"data\":[{"
       "\"interval\":\"" IV "\",\"metrics\":["
       "{\"metric\":\"oBotSessionQuerySelfServed\",\"stats\":{\"count\":2,"
