@@ -24,9 +24,9 @@ enum { GROUP_REASON, GROUP_SELF };
 /* The metric catalogue (gen_aggregates): tFlow's count, the executions
  * that ended, in each group. */
 static const gen_agg_metric_t metrics[] = {
-    COUNT("exits", GROUP_REASON, "flow_exits", "total_flow_exits"),
-    COUNT("self_served", GROUP_SELF, "flow_exits_self_served",
-          "total_flow_exits_self_served"),
+    COUNT("ends", GROUP_REASON, "flow_interval_ends", "total_flow_ends"),
+    COUNT("ends_self_served", GROUP_SELF, "flow_interval_ends_self_served",
+          "total_flow_ends_self_served"),
 };
 /* Only what happened: a reason absent from a bucket has no value there. */
 static const gen_agg_catalogue_t catalogue = {
