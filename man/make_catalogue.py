@@ -465,6 +465,16 @@ WORKITEM_TYPES = [
 WORKITEM_MORE_TOTALS = ("total_workitems_offered", "total_workitems_over_sla",
                         "total_workitems_acd_expired", "total_workitems_timedout",
                         "total_workitem_service_level_denominator")
+# (type, what a value is, type_instance): the flow exits per flow, checked
+# against plugins/flowmetrics/gen_flow_exit_agg.c and genesys.db.
+FLOW_EXIT_TYPES = [
+    ("flow_interval_ends", "executions that ended in the bucket by that exit reason "
+     "(tFlow's count; C<unknown>: none given)", "<exitReason>"),
+    ("total_flow_ends", "the same, summed: a counter", "<exitReason>"),
+    ("flow_interval_ends_self_served", "executions that ended in the bucket, "
+     "self-served or not (selfServed)", "true|false"),
+    ("total_flow_ends_self_served", "the same, summed: a counter", "true|false"),
+]
 # (type, entity, what a value is, type_instance or None) of genesys_platform,
 # checked against plugins/platform/gen_platform.c, plugins/genesys_platform.c,
 # plugins/platform/gen_opevents.c, plugins/platform/gen_apiusage.c,
@@ -656,6 +666,26 @@ def workitem_section():
                      db, "<queue>"))
 
 
+def flow_exit_types(db):
+    """{(collectd type, None)}: every type of the flow exits per flow."""
+    _in_code([t for t, _, _ in FLOW_EXIT_TYPES], ["plugins/flowmetrics/gen_flow_exit_agg.c"])
+    for t, _, _ in FLOW_EXIT_TYPES:
+        if t not in db:
+            raise SystemExit(f"types/genesys.db has no {t}")
+    return {(t, None) for t, _, _ in FLOW_EXIT_TYPES}
+
+
+def flow_exit_section():
+    db = types_db()
+    flow_exit_types(db)
+    return (wrap(
+        "With B<FlowExits>, per flow (I<plugin_instance>, as the flow aggregates name "
+        "it), a value a bucket stamped at its end, and its counter:") + "\n"
+        "  type                      data source    unit     type_instance\n"
+        + type_lines("genesys_flowmetrics", [(t, None, d, ti) for t, d, ti in FLOW_EXIT_TYPES],
+                     db, "<flow>"))
+
+
 def platform_section():
     db = types_db()
     platform_types(db)
@@ -700,7 +730,9 @@ def pages():
     text = replace(text, "speech analytics", speech_section(), ana)
     text = replace(text, "workitem aggregates", workitem_section(), ana)
     plat = "man/genesys_platform.5.pod"
-    return {ana: text, flow: replace(read(flow), "data actions", actions_section(), flow),
+    ftext = replace(read(flow), "data actions", actions_section(), flow)
+    ftext = replace(ftext, "flow exits", flow_exit_section(), flow)
+    return {ana: text, flow: ftext,
             plat: replace(read(plat), "platform", platform_section(), plat)}
 
 

@@ -383,6 +383,9 @@ static int post_body(gen_client_t *client, const char *path, json_object *body,
   return status;
 }
 
+/* Dimensions of a probe's groupBy, at most (the flow exits': three). */
+#define PROBE_GROUP_BY 3
+
 /* A small aggregates or observations query of one entity by dimension, or
  * with none of every entity (the org's bots, rate limits), for metric,
  * grouped by group_by (aggregate: over the last hour); neither dimension
@@ -403,7 +406,7 @@ static int probe_post(gen_client_t *client, const char *path,
   }
   if (group_by != NULL && group_by[0] != NULL) {
     json_object *by = json_object_new_array();
-    for (size_t i = 0; i < 2 && group_by[i] != NULL; i++)
+    for (size_t i = 0; i < PROBE_GROUP_BY && group_by[i] != NULL; i++)
       json_object_array_add(by, json_object_new_string(group_by[i]));
     json_object_object_add(body, "groupBy", by);
   }
@@ -457,8 +460,8 @@ typedef struct {
    * over the last hour), or with post an empty body. */
   const char *path, *tail, *dimension, *metric;
   bool aggregate, post;
-  /* the groupBy the query needs (up to two), as the plugin groups it */
-  const char *group_by[2];
+  /* the groupBy the query needs, as the plugin groups it */
+  const char *group_by[PROBE_GROUP_BY];
   /* a query of its own form (POST): its body for the id (malloc'd) */
   char *(*body)(const char *id);
 } probe_t;
@@ -496,6 +499,11 @@ static const probe_t probes[] = {
     {GF_PLUGIN_NAME, "flow aggregates", ON(gf_config_t, agg.aggregates),
      .path = "/api/v2/analytics/flows/aggregates/query", .dimension = "flowId",
      .metric = "nFlow", .aggregate = true},
+    /* analytics:flowAggregate:view, as the flow aggregates; grouped as the
+     * plugin asks, so a groupBy Genesys refuses says so */
+    {GF_PLUGIN_NAME, "flow exits", ON(gf_config_t, exits.on),
+     .path = GEN_FLOW_AGG_PATH, .dimension = "flowId", .metric = "tFlow",
+     .aggregate = true, .group_by = {"flowId", "exitReason", "selfServed"}},
     {GF_PLUGIN_NAME, "active flows", ON(gf_config_t, agg.active_flows),
      .path = "/api/v2/analytics/flows/observations/query",
      .dimension = "flowId", .metric = "oFlow"},

@@ -225,7 +225,7 @@ class CheckTest(unittest.TestCase):
             code, out, err = self.run_check(self.config("history", org_extra={
                 "genesys_analytics": "    ResolutionAggregates true\n"
                 "    SpeechAnalytics true\n    WorkitemAggregates true\n",
-                "genesys_flowmetrics": "    BotAggregates true\n",
+                "genesys_flowmetrics": "    BotAggregates true\n    FlowExits true\n",
                 "genesys_platform": "    RateLimitAggregates true\n"}))
         finally:
             self.sim.fault({"fault": "allow_permission", "permission": perm})
@@ -235,10 +235,12 @@ class CheckTest(unittest.TestCase):
         for plugin, family in (("genesys_analytics", "resolution aggregates"),
                                ("genesys_analytics", "workitem aggregates"),
                                ("genesys_flowmetrics", "bot aggregates"),
+                               ("genesys_flowmetrics", "flow exits"),
                                ("genesys_platform", "rate-limit aggregates")):
             self.assertIn(f'{plugin} Org "acme": {family}: OK\n', out)
         stats = self.sim.stats()["requests"]
-        for path in ("resolutions", "transcripts", "taskmanagement", "bots", "ratelimits"):
+        for path in ("resolutions", "transcripts", "taskmanagement", "bots", "ratelimits",
+                     "flows"):
             st = stats[f"POST /api/v2/analytics/{path}/aggregates/query"]["by_status"]
             self.assertNotIn("400", st, (path, st))
 
