@@ -204,7 +204,7 @@ class BackendsTest(unittest.TestCase):
                      "    InitialBackfill 600\n")
         flow_block = cls.flow_sim.org_block(
             ORG, extra=f'    Host "{ORG}"\n    DataActions true\n    BotAggregates true\n'
-            + intervals)
+            "    FlowExits true\n" + intervals)
         # Call quality (the call quality dashboard and the MOS alert), the
         # campaigns' calls per interval (genesys-campaigns.json), the
         # first-contact resolution of the last 16 days, asked at the first
@@ -457,6 +457,7 @@ class BackendsTest(unittest.TestCase):
         self._wait_event_buckets()
         self._wait_speech_buckets()
         self._wait_workitem_buckets()
+        self._wait_flow_exit_buckets()
         executed = 0
         nan = []
         # A counter needs two samples in Prometheus before increase() has
@@ -692,6 +693,16 @@ class BackendsTest(unittest.TestCase):
                         "genesys_flowmetrics never dispatched two data action buckets:\n"
                         + self.cd.log_text()[-3000:])
 
+    def _wait_flow_exit_buckets(self):
+        """Two closed buckets of the flow exits in Prometheus, a self-served
+        end among them (the containment panel and alert)."""
+        for sel in ("", ',type="true"'):
+            two = ('count_over_time(collectd_genesys_flowmetrics_total_flow_ends'
+                   f'{"_self_served" if sel else ""}_total{{instance="{ORG}"{sel}}}[10m]) >= 2')
+            self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
+                            "genesys_flowmetrics never dispatched two flow exit buckets:\n"
+                            + self.cd.log_text()[-3000:])
+
     def _wait_event_buckets(self):
         """Two closed buckets of operational events in Prometheus, as for
         the analytics counters."""
@@ -761,13 +772,14 @@ class BackendsTest(unittest.TestCase):
 
     def test_alert_rules_over_flows_return_series(self):
         """The same for the alerts over genesys_flowmetrics (group
-        genesys-flows: the bots' self-service)."""
+        genesys-flows: the bots' self-service, the flows' containment)."""
         two = ('count_over_time(collectd_genesys_flowmetrics_total_bot_queries_total'
                f'{{instance="{ORG}"}}[10m]) >= 2')
         self.assertTrue(wait_until(lambda: self.prom.query(two), 120),
                         "genesys_flowmetrics never dispatched two bot buckets:\n"
                         + self.cd.log_text()[-3000:])
-        got = self._group_rules_return_series("genesys-flows", "genesys_flowmetrics", 1)
+        self._wait_flow_exit_buckets()
+        got = self._group_rules_return_series("genesys-flows", "genesys_flowmetrics", 2)
         for series in got.get("GenesysBotSelfServiceFalling", []):
             self.assertTrue(series["metric"]["genesys_flowmetrics"].startswith("bot-"))
 
