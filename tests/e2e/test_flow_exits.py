@@ -100,6 +100,19 @@ class FlowExitsAgainstTruth(unittest.TestCase):
         assert_both_ways(self, gauges, want)
         assert_counters(self, got, counters, totals)
 
+    def test_permission_withheld_one_line(self):
+        """analytics:flowAggregate:view withheld: no flow exit value, one
+        line naming the family and the permission, every request refused."""
+        perm = "analytics:flowAggregate:view"
+        rx, _, stats, _, log = self.run_sim(("--deny-permission", perm), 8)
+        with rx.lock:
+            self.assertEqual([a for a in rx.arrivals if ours(a[2])], [])
+        lines = [ln for ln in log.splitlines()
+                 if perm in ln and f"{PLUGIN} plugin:" in ln and "flow exits" in ln]
+        self.assertEqual(len(lines), 1, log[-3000:])
+        req = stats["requests"].get(QUERY, {})
+        self.assertEqual(set(req.get("by_status", {})), {"403"}, req)
+
 
 if __name__ == "__main__":
     run_tests(__name__)
