@@ -54,6 +54,9 @@ def parse_args(argv=None):
     a("--warmup", type=float, default=300.0,
       help="simulated seconds run before --start so queues are not empty (default 300)")
     a("--load", type=float, default=0.85, help="target agent occupancy (arrival rate)")
+    a("--flow-disconnect-share", type=float, default=0.12,
+      help="share of IVR executions that end in the flow, self-served (README, Flow exits); "
+      "the rest go to the queue")
     a("--arrival-scale", type=float, default=1.0,
       help="multiplies the arrival rate (0: no arrivals; POST /sim/hold makes queues wait)")
     a("--token-ttl", type=float, default=86400.0, help="access token lifetime, REAL seconds")
@@ -335,6 +338,7 @@ class Runner:
                                # never sees them active (the live truths lack them)
                                deactivated_after_ms=int(min(o.deactivated_after,
                                                             o.warmup) * 1000))
+        model.flow_disconnect_share = o.flow_disconnect_share
         model.conv_store.late_share = o.agg_late_share
         model.conv_store.late_ms = int(o.agg_late_s * 1000)
         if o.reprocessing:

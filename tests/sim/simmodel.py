@@ -887,6 +887,9 @@ class Seg:
 
 
 class Model:
+    # the share of IVR executions that end in the flow (--flow-disconnect-share)
+    flow_disconnect_share = 0.12
+
     def __init__(self, seed=1, n_queues=10, n_agents=100, n_flows=5, start_ms=0,
                  load=0.85, arrival_scale=1.0, hub=None, retention_h=26.0,
                  presence_ids=None, deactivated=None, deactivated_after_ms=300000,
@@ -1534,7 +1537,7 @@ class Model:
         call = ivr["calls"][0]
         call["state"] = "disconnected"
         call["disconnectedTime"] = iso(t)
-        if rng.random() < 0.12:
+        if rng.random() < self.flow_disconnect_share:
             # caller hangs up in the IVR
             key = (f.idx, -1, -1, self.exit_reason(FLOW_DISCONNECT_REASONS), True)
             self.flow_store.add(t, key, "tFlow", dur)
