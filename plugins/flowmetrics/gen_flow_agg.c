@@ -76,19 +76,6 @@ void gen_flow_agg_list_path(char *const *types, size_t n, char *buf,
                             i == 0 ? '?' : '&', types[i]);
 }
 
-json_object *gen_flow_agg_body(const gen_agg_catalogue_t *cat,
-                               int64_t granularity_ms,
-                               const char *const *group_by, size_t n_group,
-                               const char *const *flow_ids, size_t n,
-                               const gen_interval_range_t *range) {
-  json_object *body =
-      gen_agg_query_new(range, granularity_ms, group_by, n_group);
-  json_object_object_add(body, "metrics", gen_agg_metrics_json(cat, NULL, -1));
-  json_object_object_add(body, "filter",
-                         gen_json_or_filter("flowId", flow_ids, n));
-  return body;
-}
-
 /* One request for flow_ids over range: every bucket of the granularity,
  * grouped by flow, outcome and milestone. */
 static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
@@ -96,8 +83,8 @@ static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
   static const char *const group_by[] = {"flowId", "flowOutcomeId",
                                          "flowMilestoneId"};
   const gen_flow_agg_t *fa = ud;
-  return gen_flow_agg_body(&catalogue, fa->granularity_ms, group_by,
-                           STATIC_ARRAY_SIZE(group_by), flow_ids, n, range);
+  return gen_agg_query_of(&catalogue, range, fa->granularity_ms, group_by,
+                          STATIC_ARRAY_SIZE(group_by), "flowId", flow_ids, n);
 }
 
 /* Engine key of a result group: tag (F, O, M), flowId[, outcome or milestone

@@ -93,16 +93,6 @@ int gen_flow_observe(gen_client_t *client, gen_agg_counts_t *counts,
 gen_agg_query_t gen_flow_agg_query(gen_flow_agg_t *fa);
 gen_flow_observation_t gen_flow_agg_active(gen_flow_agg_t *fa);
 
-/* A flow aggregates request for flow_ids[n] over range: every bucket of
- * granularity_ms, grouped by group_by[n_group], every metric of cat,
- * filtered by flowId (the flow aggregates, the flow exits). A new
- * reference. */
-json_object *gen_flow_agg_body(const gen_agg_catalogue_t *cat,
-                               int64_t granularity_ms,
-                               const char *const *group_by, size_t n_group,
-                               const char *const *flow_ids, size_t n,
-                               const gen_interval_range_t *range);
-
 /* Flows a request: per, or GEN_FLOW_AGG_MAX_PER_QUERY for 0 or more. */
 size_t gen_flow_agg_per_query(size_t per);
 

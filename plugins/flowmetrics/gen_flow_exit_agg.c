@@ -39,8 +39,8 @@ static json_object *query_body(void *ud, const char *const *flow_ids, size_t n,
                                const gen_interval_range_t *range) {
   static const char *const group_by[] = {"flowId", "exitReason", "selfServed"};
   const gen_flow_exit_t *fx = ud;
-  return gen_flow_agg_body(&catalogue, fx->granularity_ms, group_by,
-                           STATIC_ARRAY_SIZE(group_by), flow_ids, n, range);
+  return gen_agg_query_of(&catalogue, range, fx->granularity_ms, group_by,
+                          STATIC_ARRAY_SIZE(group_by), "flowId", flow_ids, n);
 }
 
 /* The series name of a group's value of dim: safe for every backend,
