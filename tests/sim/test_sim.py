@@ -41,6 +41,12 @@ ERROR_KEYS = {"message", "code", "status", "messageWithParams", "messageParams",
               "details", "errors"}
 
 
+def last_buckets(now_ms, n, g_ms=300000):
+    """The interval of the n buckets of g_ms that closed last by now_ms."""
+    end = now_ms - now_ms % g_ms
+    return simmodel.iso(end - n * g_ms, False) + "/" + simmodel.iso(end, False)
+
+
 class Sim:
     def __init__(self, *args, env=None):
         self.dir = tempfile.mkdtemp(dir=STATE)
@@ -2179,8 +2185,7 @@ class T04bMilestonesAlone(unittest.TestCase):
 
     def test_flow_buckets_truth(self):
         now = self.truth["sim_time_ms"]
-        end = now - now % 300000
-        iv = simmodel.iso(end - 6 * 300000, False) + "/" + simmodel.iso(end, False)
+        iv = last_buckets(now, 6)
         agg = lambda body, path: self.c.request("POST", path, body)  # noqa: E731
         got, outcome_of = flow_groups(self, agg, iv)
         self.assertEqual(got, flow_truth_buckets(self.truth))
@@ -2236,8 +2241,7 @@ class T04cDataActions(unittest.TestCase):
         cls.sim.fault(fault="pause")
         cls.truth = cls.sim.sim("GET", "/sim/truth/actions?granularity=PT5M&buckets=6")[1]
         now = cls.truth["sim_time_ms"]
-        end = now - now % 300000
-        cls.iv = simmodel.iso(end - 6 * 300000, False) + "/" + simmodel.iso(end, False)
+        cls.iv = last_buckets(now, 6)
 
     @classmethod
     def tearDownClass(cls):
@@ -2352,8 +2356,7 @@ class T04cRateLimits(unittest.TestCase):
         cls.sim.fault(fault="pause")
         cls.truth = cls.sim.sim("GET", "/sim/truth/ratelimits?granularity=PT5M&buckets=6")[1]
         now = cls.truth["sim_time_ms"]
-        end = now - now % 300000
-        cls.iv = simmodel.iso(end - 6 * 300000, False) + "/" + simmodel.iso(end, False)
+        cls.iv = last_buckets(now, 6)
 
     @classmethod
     def tearDownClass(cls):
@@ -2420,8 +2423,7 @@ class T04cSpeech(unittest.TestCase):
         # minutes after the conversation)
         cls.truth = cls.sim.sim("GET", "/sim/truth/speech?granularity=PT5M&buckets=18")[1]
         now = cls.truth["now"]
-        end = now - now % 300000
-        cls.iv = simmodel.iso(end - 18 * 300000, False) + "/" + simmodel.iso(end, False)
+        cls.iv = last_buckets(now, 18)
 
     @classmethod
     def tearDownClass(cls):
@@ -2491,8 +2493,7 @@ class T04cFlowExits(unittest.TestCase):
         cls.sim.fault(fault="pause")
         cls.truth = cls.sim.sim("GET", "/sim/truth/flow_exits?granularity=PT5M&buckets=12")[1]
         now = cls.truth["sim_time_ms"]
-        end = now - now % 300000
-        cls.iv = simmodel.iso(end - 12 * 300000, False) + "/" + simmodel.iso(end, False)
+        cls.iv = last_buckets(now, 12)
 
     @classmethod
     def tearDownClass(cls):
@@ -2606,8 +2607,7 @@ class T04cWorkitemAggregates(unittest.TestCase):
         cls.truth = cls.sim.sim("GET",
                                 "/sim/truth/workitem_aggregates?granularity=PT5M&buckets=12")[1]
         now = cls.truth["now"]
-        end = now - now % 300000
-        cls.iv = simmodel.iso(end - 12 * 300000, False) + "/" + simmodel.iso(end, False)
+        cls.iv = last_buckets(now, 12)
 
     @classmethod
     def tearDownClass(cls):
