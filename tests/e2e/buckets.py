@@ -122,6 +122,15 @@ def interval_collectd(sim, rx, plugin, speed, extra, revisit_s=600, interval_s=3
         sim, speed, stock=("logfile", "csv", "write_http"))
 
 
+# The <Org> block of a genesys_flowmetrics history row read alone: buckets
+# of 5 min settled 30 s after their end, an hour of backfill, no window, no
+# active flows (add the row's own key).
+FLOW_ROW = ('    Host "acme"\n    InstanceFrom "id"\n'
+            '    Granularity "PT5M"\n    SettleDelay 30\n'
+            "    RevisitWindow 0\n    BackfillHorizon 3600\n"
+            "    ActiveFlows false\n")
+
+
 def run_family(sim, plugin, extra, minutes, keep, truth_path, speed):
     """collectd on the simulator's clock (speed) with plugin's <Org> block
     (extra: its keys), a read every 30 s, for minutes of simulated time,

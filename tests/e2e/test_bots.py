@@ -17,7 +17,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "sim"))
 from collectd_harness import iso_ms, run_tests  # noqa: E402
-from buckets import (assert_both_ways, assert_counters, assert_refused_alone,  # noqa: E402
+from buckets import (FLOW_ROW, assert_both_ways, assert_counters, assert_refused_alone,  # noqa: E402
                      bucketed, run_family)
 from sim_harness import Simulator  # noqa: E402
 
@@ -111,10 +111,7 @@ class BotsAgainstTruth(unittest.TestCase):
         sim = Simulator("--queues", "2", "--agents", "10", "--flows", "1",
                         "--speed", str(SPEED), "--start", "now", "--warmup", "900",
                         *sim_args)
-        return run_family(sim, PLUGIN, '    Host "acme"\n    InstanceFrom "id"\n'
-                          '    Granularity "PT5M"\n    SettleDelay 30\n'
-                          "    RevisitWindow 0\n    BackfillHorizon 3600\n"
-                          "    ActiveFlows false\n    BotAggregates true\n" + extra,
+        return run_family(sim, PLUGIN, FLOW_ROW + "    BotAggregates true\n" + extra,
                           minutes, ours, "/sim/truth/bots?granularity=PT5M&buckets=40", SPEED)
 
     def compare(self, rx, truth, per_end):

@@ -16,7 +16,8 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from buckets import assert_both_ways, assert_counters, bucketed, run_family  # noqa: E402
+from buckets import (FLOW_ROW, assert_both_ways, assert_counters, bucketed,  # noqa: E402
+                     run_family)
 from collectd_harness import iso_ms, run_tests  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
@@ -57,10 +58,7 @@ class FlowExitsAgainstTruth(unittest.TestCase):
         sim = Simulator("--queues", "4", "--agents", "80", "--flows", "2",
                         "--speed", str(SPEED), "--start", "now", "--warmup", "900",
                         *sim_args)
-        return run_family(sim, PLUGIN, '    Host "acme"\n    InstanceFrom "id"\n'
-                          '    Granularity "PT5M"\n    SettleDelay 30\n'
-                          "    RevisitWindow 0\n    BackfillHorizon 3600\n"
-                          "    ActiveFlows false\n    FlowExits true\n" + extra,
+        return run_family(sim, PLUGIN, FLOW_ROW + "    FlowExits true\n" + extra,
                           minutes, ours, "/sim/truth/flow_exits?granularity=PT5M&buckets=40",
                           SPEED)
 
