@@ -101,6 +101,29 @@ class Sim:
         self.log.close()
 
 
+class PausedTruth(unittest.TestCase):
+    """A family's simulator (SIM: its arguments, at speed 120 after an
+    hour's warm-up), paused, with its truth at TRUTH of the last BUCKETS
+    5-minute buckets (truth) and their interval (iv)."""
+    SIM = ()
+    TRUTH = ""
+    BUCKETS = 6
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Sim("--speed", 120, *cls.SIM, "--quiet", "--warmup", 3600)
+        cls.c = cls.sim.client()
+        cls.sim.fault(fault="pause")
+        cls.truth = cls.sim.sim(
+            "GET", "%s?granularity=PT5M&buckets=%d" % (cls.TRUTH, cls.BUCKETS))[1]
+        now = cls.truth["sim_time_ms" if "sim_time_ms" in cls.truth else "now"]
+        cls.iv = last_buckets(now, cls.BUCKETS)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.stop()
+
+
 def queue_ids(c, n=None):
     st, _, js = c.request("GET", "/api/v2/routing/queues?pageSize=500")
     ids = [e["id"] for e in js["entities"]]
@@ -2229,23 +2252,12 @@ def action_groups(tc, c, iv, by_name=False, filt=None, full=True):
     return dict(sorted(out.items()))
 
 
-class T04cDataActions(unittest.TestCase):
+class T04cDataActions(PausedTruth):
     """GET /api/v2/integrations/actions (paged), the actions aggregates
     query (groupBy, filter and its limit, metrics, both answer forms), and
     /sim/truth/actions equal to it per bucket."""
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim("--speed", 120, "--queues", 2, "--agents", 10, "--flows", 1,
-                      "--actions", 7, "--seed", 23, "--quiet", "--warmup", 3600)
-        cls.c = cls.sim.client()
-        cls.sim.fault(fault="pause")
-        cls.truth = cls.sim.sim("GET", "/sim/truth/actions?granularity=PT5M&buckets=6")[1]
-        now = cls.truth["sim_time_ms"]
-        cls.iv = last_buckets(now, 6)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
+    SIM = ("--queues", 2, "--agents", 10, "--flows", 1, "--actions", 7, "--seed", 23)
+    TRUTH = "/sim/truth/actions"
 
     def test_listing_paged(self):
         st, _, js = self.c.request("GET", "/api/v2/integrations/actions?pageSize=3")
@@ -2342,25 +2354,14 @@ class T04cDataActions(unittest.TestCase):
         finally:
             self.sim.sim("POST", "/sim/forms", {"action_stats": "full", "action_group": "id"})
 
-class T04cRateLimits(unittest.TestCase):
+class T04cRateLimits(PausedTruth):
     """The rate-limit aggregates query (groupBy limitName, the count of
     oRateLimitRecorded per bucket, a filter, its permission) equal to
     /sim/truth/ratelimits per bucket, with a limit name no reader knows."""
     URL = "/api/v2/analytics/ratelimits/aggregates/query"
 
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim("--speed", 120, "--queues", 2, "--agents", 10, "--flows", 1,
-                      "--seed", 29, "--quiet", "--warmup", 3600)
-        cls.c = cls.sim.client()
-        cls.sim.fault(fault="pause")
-        cls.truth = cls.sim.sim("GET", "/sim/truth/ratelimits?granularity=PT5M&buckets=6")[1]
-        now = cls.truth["sim_time_ms"]
-        cls.iv = last_buckets(now, 6)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
+    SIM = ("--queues", 2, "--agents", 10, "--flows", 1, "--seed", 29)
+    TRUTH = "/sim/truth/ratelimits"
 
     def query(self, **more):
         body = dict({"interval": self.iv, "granularity": "PT5M", "groupBy": ["limitName"],
@@ -2407,27 +2408,17 @@ class T04cRateLimits(unittest.TestCase):
                            permission="analytics:rateLimitAggregate:view")
 
 
-class T04cSpeech(unittest.TestCase):
+class T04cSpeech(PausedTruth):
     """The transcripts aggregates query (groupBy queueId and mediaType, the
     metrics' stats, a queue filter, its permission) equal to
     /sim/truth/speech per bucket; message and email only 72 hours late."""
     URL = "/api/v2/analytics/transcripts/aggregates/query"
 
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim("--speed", 120, "--queues", 3, "--agents", 12, "--flows", 1,
-                      "--seed", 31, "--quiet", "--warmup", 3600)
-        cls.c = cls.sim.client()
-        cls.sim.fault(fault="pause")
-        # 18 buckets: the newest 6 have nothing yet (voice and chat come 30
-        # minutes after the conversation)
-        cls.truth = cls.sim.sim("GET", "/sim/truth/speech?granularity=PT5M&buckets=18")[1]
-        now = cls.truth["now"]
-        cls.iv = last_buckets(now, 18)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
+    SIM = ("--queues", 3, "--agents", 12, "--flows", 1, "--seed", 31)
+    # 18 buckets: the newest 6 have nothing yet (voice and chat come 30
+    # minutes after the conversation)
+    TRUTH = "/sim/truth/speech"
+    BUCKETS = 18
 
     def query(self, **more):
         body = dict({"interval": self.iv, "granularity": "PT5M",
@@ -2474,7 +2465,7 @@ class T04cSpeech(unittest.TestCase):
             self.sim.fault(fault="allow_permission", permission=perm)
 
 
-class T04cFlowExits(unittest.TestCase):
+class T04cFlowExits(PausedTruth):
     """The flow aggregates query grouped by exitReason and selfServed
     (README, Flow exits): an end's tFlow in the group of its exit reason and
     selfServed ("true", "false"), nFlow (at the start) in a group without
@@ -2485,19 +2476,9 @@ class T04cFlowExits(unittest.TestCase):
             "SESSION_EXPIRE_DISCONNECT", "RECOGNITION_FAILURE_DISCONNECT",
             "RECOGNITION_FAILURE_EXIT", "USER_EXIT", "FLOW_EXIT", "FLOW_ERROR_EXIT"}
 
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim("--speed", 120, "--queues", 3, "--agents", 30, "--flows", 2,
-                      "--seed", 23, "--quiet", "--warmup", 3600)
-        cls.c = cls.sim.client()
-        cls.sim.fault(fault="pause")
-        cls.truth = cls.sim.sim("GET", "/sim/truth/flow_exits?granularity=PT5M&buckets=12")[1]
-        now = cls.truth["sim_time_ms"]
-        cls.iv = last_buckets(now, 12)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
+    SIM = ("--queues", 3, "--agents", 30, "--flows", 2, "--seed", 23)
+    TRUTH = "/sim/truth/flow_exits"
+    BUCKETS = 12
 
     def query(self, group_by, metrics=("tFlow",)):
         st, _, js = self.c.request("POST", self.URL, {
@@ -2588,7 +2569,7 @@ class T04cFlowExits(unittest.TestCase):
             self.assertTrue(r["group"]["exitReason"].endswith("DISCONNECT"), r["group"])
 
 
-class T04cWorkitemAggregates(unittest.TestCase):
+class T04cWorkitemAggregates(PausedTruth):
     """The task management aggregates query (groupBy queueId, the metrics'
     stats, a queue filter, its permission) equal to
     /sim/truth/workitem_aggregates per bucket; a queue without workitems
@@ -2598,20 +2579,9 @@ class T04cWorkitemAggregates(unittest.TestCase):
                "nWorkitemsAcdExpired", "nWorkitemsTimedout", "tWorkitemsHandled",
                "oWorkitemsServiceLevel"]
 
-    @classmethod
-    def setUpClass(cls):
-        cls.sim = Sim("--speed", 120, "--queues", 6, "--agents", 12, "--flows", 1,
-                      "--seed", 31, "--quiet", "--warmup", 3600)
-        cls.c = cls.sim.client()
-        cls.sim.fault(fault="pause")
-        cls.truth = cls.sim.sim("GET",
-                                "/sim/truth/workitem_aggregates?granularity=PT5M&buckets=12")[1]
-        now = cls.truth["now"]
-        cls.iv = last_buckets(now, 12)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.sim.stop()
+    SIM = ("--queues", 6, "--agents", 12, "--flows", 1, "--seed", 31)
+    TRUTH = "/sim/truth/workitem_aggregates"
+    BUCKETS = 12
 
     def query(self, **more):
         body = dict({"interval": self.iv, "granularity": "PT5M", "groupBy": ["queueId"],
