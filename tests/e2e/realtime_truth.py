@@ -22,13 +22,15 @@ CLOCK_GAUGES = ("adherence_out_duration",)
 
 
 def settle(rx, quiet=3.0, timeout=40):
-    """Waits until no queue value has changed for `quiet` seconds (values
-    keep arriving: every gauge is dispatched again each interval); those
-    that grow with the clock (the longest waits, adherence's durations)
-    are left out."""
+    """Waits until no queue value of genesys_realtime has changed for
+    `quiet` seconds (values keep arriving: every gauge is dispatched again
+    each interval); those that grow with the clock (the longest waits,
+    adherence's durations) are left out, and so are the other plugins'
+    (a receiver shared with the history families gets new buckets and
+    backfill on the wall clock, which a paused model does not stop)."""
     def queue_values():
         return {k: v for k, v in rx.snapshot().items()
-                if k[2] != "self" and not k[3].startswith("longest_")
+                if k[1] == PLUGIN and k[2] != "self" and not k[3].startswith("longest_")
                 and k[3] not in CLOCK_GAUGES}
 
     deadline = time.monotonic() + timeout
