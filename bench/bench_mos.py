@@ -23,9 +23,16 @@ it. Per --queues N: the simulated minutes from the start until the
 newest bucket settled at the start (every queue the truth has in that
 bucket dispatched), the details requests made by then (the simulator's
 count, read every 2 real seconds), the 429s, and the details requests a
-minute over the 10 simulated minutes after.
+minute over the 10 simulated minutes after, and the lag then (the newest
+settled bucket's end to the run's end, minus the newest dispatched one's).
+--granularity G (minutes) and --order FORM... (the simulator's
+--details-order-by: sorted, the plugin reading pages by conversationEnd up
+to each piece's end; ignored, every page of every piece, as before issue
+66) side by side in one run.
 
   python3 bench/bench_mos.py --catch-up 1800 --queues 500 5000 --speed 5
+  python3 bench/bench_mos.py --catch-up 1800 --queues 500 --granularity 1 \
+      --order ignored sorted --speed 5
 """
 import argparse
 import math
@@ -78,17 +85,20 @@ def run(n, buckets, speed):
     return per_new_bucket(asked), minimum(asked), stats.get("rate_limited", 0)
 
 
-def catch_up(n, backfill_s, speed, limit_s):
+def catch_up(n, backfill_s, speed, limit_s, gran_min=5, form="sorted"):
     """(simulated minutes to catch up or None, details requests by then,
-    429s by then, details requests a minute over the 10 minutes after)."""
+    429s by then, details requests a minute over the 10 minutes after, the
+    lag then in minutes)."""
+    g_ms = gran_min * 60000
     sim = Simulator("--queues", str(n), "--agents", str(max(5, n)), "--flows", "1",
                     "--speed", str(speed), "--start", "now",
                     "--warmup", str(backfill_s + 600),
-                    "--rate-limit", "300", "--rate-window-sim")
+                    "--rate-limit", "300", "--rate-window-sim",
+                    "--details-order-by", form)
     rx = Receiver()
-    extra = ('    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT5M"\n'
+    extra = ('    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT%dM"\n'
              "    SettleDelay 30\n    CallQuality true\n"
-             "    InitialBackfill %d\n" % backfill_s)
+             "    InitialBackfill %d\n" % (gran_min, backfill_s))
     cd = FakeClockCollectd(
         "<LoadPlugin genesys_analytics>\n  Interval 60\n</LoadPlugin>\n"
         "<Plugin genesys_analytics>\n" + sim.org_block("acme", extra=extra) + "</Plugin>\n"
@@ -97,9 +107,9 @@ def catch_up(n, backfill_s, speed, limit_s):
     try:
         cd.start()
         t0 = sim_ms(sim)
-        settled0 = (t0 - 30000) // G_MS * G_MS
+        settled0 = (t0 - 30000) // g_ms * g_ms
         # the queues the truth has in the newest bucket settled at the start
-        truth = sim._open("/sim/truth/mos?granularity=PT5M&buckets=2")
+        truth = sim._open("/sim/truth/mos?granularity=PT%dM&buckets=2" % gran_min)
         want = set()
         for iv, queues in truth["buckets"].items():
             if round(iso_ms(iv.split("/")[1])) == settled0:
@@ -117,6 +127,10 @@ def catch_up(n, backfill_s, speed, limit_s):
             if done_at is None and want and want <= have:
                 done_at = now
             if now >= deadline or (done_at is not None and now >= done_at + 10 * 60000):
+                with rx.lock:
+                    newest = max([t for _, t, key, _ in rx.arrivals
+                                  if key[3] == "mos_conversations"] or [0])
+                lag = ((now - 30000) // g_ms * g_ms - round(newest * 1000)) / 60000
                 break
             time.sleep(2)
     finally:
@@ -124,23 +138,26 @@ def catch_up(n, backfill_s, speed, limit_s):
         sim.stop()
         rx.stop()
     if done_at is None:
-        return None, samples[-1][1], samples[-1][2], None
+        return None, samples[-1][1], samples[-1][2], None, lag
     at_done = next(sm for sm in samples if sm[0] >= done_at)
     after = samples[-1]
     rate = (after[1] - at_done[1]) / max(1e-9, (after[0] - at_done[0]) / 60000)
-    return (done_at - t0) / 60000, at_done[1], at_done[2], rate
+    return (done_at - t0) / 60000, at_done[1], at_done[2], rate, lag
 
 
 def main_catch_up(o):
-    print("| queues | minutes to catch up | details requests by then | 429s by then "
-          "| details requests a minute after | speed |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| queues | granularity | pages | minutes to catch up | details requests by then "
+          "| 429s by then | details requests a minute after | lag after, minutes | speed |")
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|")
     for n in o.queues:
-        minutes, asked, limited, rate = catch_up(n, o.catch_up, o.speed, o.limit)
-        print("| %d | %s | %d | %d | %s | %g |"
-              % (n, "%.1f" % minutes if minutes is not None else "not in %d s" % o.limit,
-                 asked, limited, "%.0f" % rate if rate is not None else "-", o.speed),
-              flush=True)
+        for form in o.order:
+            minutes, asked, limited, rate, lag = catch_up(n, o.catch_up, o.speed, o.limit,
+                                                          o.granularity, form)
+            print("| %d | PT%dM | %s | %s | %d | %d | %s | %.1f | %g |"
+                  % (n, o.granularity, form,
+                     "%.1f" % minutes if minutes is not None else "not in %d s" % o.limit,
+                     asked, limited, "%.0f" % rate if rate is not None else "-", lag,
+                     o.speed), flush=True)
 
 
 def main():
@@ -152,6 +169,11 @@ def main():
                     help="measure the catch-up of an InitialBackfill of S seconds")
     ap.add_argument("--limit", type=int, default=3600,
                     help="with --catch-up: simulated seconds to wait at most")
+    ap.add_argument("--granularity", type=int, default=5, metavar="MIN",
+                    help="with --catch-up: bucket length in minutes")
+    ap.add_argument("--order", nargs="+", default=["sorted"],
+                    choices=("sorted", "ignored", "refused"),
+                    help="with --catch-up: the simulator's --details-order-by forms")
     o = ap.parse_args()
     if o.catch_up:
         return main_catch_up(o)

@@ -145,14 +145,15 @@ bool gen_mos_day_before(const gen_mos_config_t *c,
 
 json_object *gen_mos_query_body(const char *const *queue_ids, size_t n,
                                 const gen_interval_range_t *range,
-                                long page_number) {
+                                long page_number, bool by_end) {
   char text[GEN_INTERVAL_STRLEN];
   gen_interval_format(range->start_ms, range->end_ms, text, sizeof(text));
   json_object *body = json_object_new_object();
   json_object_object_add(body, "interval", json_object_new_string(text));
   json_object_object_add(body, "order", json_object_new_string("asc"));
-  json_object_object_add(body, "orderBy",
-                         json_object_new_string("conversationStart"));
+  json_object_object_add(
+      body, "orderBy",
+      json_object_new_string(by_end ? "conversationEnd" : "conversationStart"));
   json_object *ended = json_object_new_object();
   json_object *preds = json_object_new_array();
   json_object_object_add(ended, "type", json_object_new_string("and"));
@@ -172,6 +173,23 @@ json_object *gen_mos_query_body(const char *const *queue_ids, size_t n,
                          json_object_new_int64(page_number));
   json_object_object_add(body, "paging", paging);
   return body;
+}
+
+bool gen_mos_page_by_end(json_object *doc, int64_t *last_end_ms) {
+  json_object *convs = gen_json_get_array(doc, "conversations");
+  size_t n = convs ? json_object_array_length(convs) : 0;
+  bool sorted = true;
+  for (size_t i = 0; i < n; i++) {
+    const char *text = gen_json_get_string(json_object_array_get_idx(convs, i),
+                                           "conversationEnd");
+    int64_t end;
+    if (text == NULL || gen_time_parse(text, &end) != 0)
+      continue;
+    if (end < *last_end_ms)
+      sorted = false;
+    *last_end_ms = end;
+  }
+  return sorted;
 }
 
 /* ---- the accumulator ---------------------------------------------------- */
@@ -583,6 +601,8 @@ static int progress_begin(void *state, const gen_family_run_t *run,
   p->done_ms = range->start_ms;
   p->piece[0] = (gen_mos_piece_t){.ask = *range,
                                   .cover_ms = range->start_ms,
+                                  .until_ms = range->end_ms,
+                                  .last_end_ms = -1,
                                   .n = n,
                                   .page = 1,
                                   .day_before = true};
@@ -590,8 +610,26 @@ static int progress_begin(void *state, const gen_family_run_t *run,
   return 0;
 }
 
+/* The API refused to sort by conversationEnd or answered out of that order:
+ * the org's pieces are asked by conversationStart from now on, read whole,
+ * this one from its first page again (what was taken is not counted
+ * twice). Said once. */
+static void order_by_start(gen_mos_reading_t *m, const gen_family_run_t *run,
+                           gen_mos_piece_t *piece, const char *why) {
+  m->by_start = true;
+  piece->page = 1;
+  piece->last_end_ms = -1;
+  gen_log_org(run->counts->who, NULL, LOG_NOTICE,
+              "call quality: the conversation details query %s; its pages are "
+              "asked by conversationStart from now on and read whole (a "
+              "conversation once for every piece it is active in)",
+              why);
+}
+
 /* The pages of the top piece from its next page on, while *spent is under
- * the budget, into p->acc. 0 when it was read whole, GEN_FAMILY_OUT_OF_BUDGET,
+ * the budget, into p->acc: by conversationEnd, until a page reaches the
+ * piece's end (what ends later is another piece's), else until the last
+ * page. 0 when it was read whole, GEN_FAMILY_OUT_OF_BUDGET,
  * -E2BIG when it is to be halved (past the results the query pages through, or
  * more pages than a piece of several buckets should take), TOO_LONG when
  * its interval is (it has several buckets), or the failure with err set
@@ -611,10 +649,11 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
     return TOO_LONG;
   for (;;) {
     json_object *doc = NULL;
+    bool by_end = !m->by_start;
     int status = gen_family_post(
         run, GEN_MOS_PATH,
-        gen_mos_query_body(ids, piece->n, &piece->ask, piece->page), spent,
-        NULL, &doc, err, err_size);
+        gen_mos_query_body(ids, piece->n, &piece->ask, piece->page, by_end),
+        spent, NULL, &doc, err, err_size);
     if (status == GEN_FAMILY_OUT_OF_BUDGET)
       return status;
     /* A refusal to page past the results the query allows (the 400
@@ -624,6 +663,15 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
       return -E2BIG;
     if (too_long(status, err) && buckets > 1)
       return TOO_LONG;
+    /* The SDKs' orderBy enum has conversationEnd, its text does not. */
+    if (by_end && status == GEN_HTTP_ERR_STATUS && !too_long(status, err) &&
+        strncmp(err, "HTTP 400", 8) == 0) {
+      char why[600];
+      snprintf(why, sizeof(why), "refused conversationEnd as its orderBy (%s)",
+               err);
+      order_by_start(m, run, piece, why);
+      continue;
+    }
     int64_t hits = 0;
     size_t got = 0;
     /* Refused before reading a page that would be thrown away. */
@@ -633,12 +681,19 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
       json_object_put(doc);
       return -E2BIG;
     }
+    bool sorted = status == 0 && gen_mos_page_by_end(doc, &piece->last_end_ms);
     if (status == 0)
       status =
           gen_mos_acc_page(p->acc, doc, &hits, &got, skipped, err, err_size);
     json_object_put(doc);
     if (status != 0)
       return status;
+    if (by_end && !sorted) {
+      order_by_start(
+          m, run, piece,
+          "answered pages asked by conversationEnd out of its order");
+      continue;
+    }
     /* This page counts (the halves find its conversations again, taken
      * once); the rest is read in halves that leave sooner. */
     if (piece->page == 1 && buckets > 1 &&
@@ -648,6 +703,8 @@ static int read_piece(gen_mos_reading_t *m, const gen_family_run_t *run,
      * a short page ends only when it reaches it, an empty one always. */
     if (got == 0 || (got < GEN_MOS_PAGE_SIZE &&
                      (int64_t)piece->page * GEN_MOS_PAGE_SIZE >= hits))
+      return 0;
+    if (by_end && piece->last_end_ms >= piece->until_ms)
       return 0;
     piece->page++;
   }
@@ -665,9 +722,10 @@ static int halve(gen_mos_reading_t *m, char *err, size_t err_size) {
   int64_t buckets = (top.ask.end_ms - top.ask.start_ms) / g;
   gen_mos_piece_t lo = top, hi = top;
   lo.page = hi.page = 1;
+  lo.last_end_ms = hi.last_end_ms = -1;
   if (buckets > 1) {
     int64_t mid = top.ask.start_ms + buckets / 2 * g;
-    lo.ask.end_ms = hi.ask.start_ms = hi.cover_ms = mid;
+    lo.ask.end_ms = hi.ask.start_ms = hi.cover_ms = lo.until_ms = mid;
     hi.day_before = false;
   } else if (top.n > 1) {
     lo.n = top.n / 2;
@@ -727,8 +785,12 @@ static int read_pieces(gen_mos_reading_t *m, const gen_family_run_t *run,
       /* Those that began the day before and ended in the piece. */
       if (top->day_before &&
           gen_mos_day_before(m->config, &top->ask, &sliver)) {
+        /* it serves every later bucket of the range: no later piece
+         * reads a sliver */
         *top = (gen_mos_piece_t){.ask = sliver,
                                  .cover_ms = top->cover_ms,
+                                 .until_ms = p->range.end_ms,
+                                 .last_end_ms = -1,
                                  .first = top->first,
                                  .n = top->n,
                                  .page = 1};

@@ -27,11 +27,17 @@
  * GEN_MOS_RESULTS_MAX, or the 400 "Pagination may not exceed 100000
  * results") is halved, by buckets and then by queues, down to one bucket of
  * one queue; a piece of several buckets whose first page announces more
- * than GEN_MOS_PIECE_PAGES pages is halved by buckets. Pages are read until
- * an empty one, or a short one that reaches totalHits (an approximate
- * count: duplicates are filtered out of the pages). A read makes at most a
- * budget of requests (GEN_MOS_REQUESTS_PER_MINUTE a minute of Interval);
- * a range goes on over as many reads as it takes, and a request that
+ * than GEN_MOS_PIECE_PAGES pages is halved by buckets. The query finds
+ * every conversation active in its interval, also those that ended after
+ * it (each is another piece's), so pages are asked sorted by
+ * conversationEnd and read until one reaches the piece's end: a
+ * conversation is read about once, not once for every bucket it spans.
+ * Where the API refuses that order (a 400) or answers out of it, the org's
+ * pieces are asked by conversationStart from then on, and read whole.
+ * Pages are read until an empty one, or a short one that reaches totalHits
+ * (an approximate count: duplicates are filtered out of the pages). A read
+ * makes at most a budget of requests (GEN_MOS_REQUESTS_PER_MINUTE a minute of
+ * Interval); a range goes on over as many reads as it takes, and a request that
  * failed and will be retried (429, 5xx, no answer) is asked again at its
  * piece and page by the next read, never the range from its start. A
  * revisit reads the range again and its buckets are replaced whole (late
@@ -116,11 +122,18 @@ bool gen_mos_day_before(const gen_mos_config_t *c,
                         gen_interval_range_t *sliver);
 
 /* The request for queue_ids[n] over range (its interval), page page_number
- * (from 1). The API searches only conversations that started on a UTC day
- * the interval touches: see gen_mos_day_before(). A new reference. */
+ * (from 1), sorted by conversationEnd (by_end) or conversationStart. The
+ * API searches only conversations that started on a UTC day the interval
+ * touches: see gen_mos_day_before(). A new reference. */
 json_object *gen_mos_query_body(const char *const *queue_ids, size_t n,
                                 const gen_interval_range_t *range,
-                                long page_number);
+                                long page_number, bool by_end);
+
+/* Whether the ended conversations of the answer doc come in the order of
+ * their conversationEnd, none before *last_end_ms (-1: none read yet);
+ * *last_end_ms becomes the last end read. Conversations without a
+ * readable end are passed over. */
+bool gen_mos_page_by_end(json_object *doc, int64_t *last_end_ms);
 
 /* The stats of one range for one batch of queues, filled page by page. */
 typedef struct gen_mos_acc_s gen_mos_acc_t;
@@ -178,6 +191,8 @@ gen_interval_sink_t gen_mos_sink(gen_mos_output_t *out);
 typedef struct {
   gen_interval_range_t ask; /* the interval asked */
   int64_t cover_ms;         /* its first bucket: those before are not its */
+  int64_t until_ms;         /* conversations ending from here are not its */
+  int64_t last_end_ms;      /* the last conversationEnd read, -1: none */
   size_t first, n;          /* its queues: the batch's first to first + n */
   long page;                /* the next page asked, from 1 */
   bool day_before;          /* gen_mos_day_before()'s sliver follows */
@@ -205,10 +220,13 @@ typedef struct {
 void gen_mos_progress_reset(gen_mos_progress_t *p);
 
 /* One org's call quality across reads: its configuration and bucket
- * length, its range in progress and where the next read goes on. */
+ * length, its range in progress and where the next read goes on, and
+ * whether the API sorts by conversationEnd (by_start once it refused to or
+ * answered out of that order). */
 typedef struct {
   const gen_mos_config_t *config;
   int64_t granularity_ms;
+  bool by_start;
   gen_mos_progress_t progress;
   gen_family_cursor_t cursor;
   const gen_interval_sink_t *sink; /* during a collection */

@@ -15,7 +15,11 @@ bucket's length as its interval.
 MosPastResultsLimit: an org whose ranges pass the results the query pages
 through (--details-results-max makes a small org pass it, with the real
 400): the plugin splits them, by buckets and then queues, and dispatches
-every bucket, equal to the truth both ways."""
+every bucket, equal to the truth both ways.
+
+MosOrderByEndRefusedOrIgnored: the API refusing or ignoring orderBy
+conversationEnd; the plugin falls back to conversationStart, values
+unchanged."""
 import datetime
 import os
 import signal
@@ -327,6 +331,26 @@ class MosLargeOrgUnderTheLimit(unittest.TestCase):
         self.assertIn("resumed where it stopped next cycle", log)
         # only the 429s' lines (the queue aggregates' among them) are errors
         self.assertEqual(bad, [])
+
+
+class MosOrderByEndRefusedOrIgnored(unittest.TestCase):
+    """The plugin asks the pages by conversationEnd and stops at the one
+    that reaches its piece's end (the default form, every test above). An
+    API that refuses that order (a 400) or answers by conversationStart
+    instead: the plugin says so once, asks by conversationStart from then
+    on and reads each piece whole, every bucket still equal to the truth
+    both ways, on the org whose ranges are split."""
+    def run_form(self, form):
+        _, log, bad, _ = past_limit_run(self, ("--details-order-by", form), 16)
+        self.assertEqual(log.count("asked by conversationStart from now on"), 1, log[-3000:])
+        self.assertEqual(bad, [])
+        return log
+
+    def test_refused(self):
+        self.assertIn("refused conversationEnd as its orderBy", self.run_form("refused"))
+
+    def test_ignored(self):
+        self.assertIn("out of its order", self.run_form("ignored"))
 
 
 if __name__ == "__main__":

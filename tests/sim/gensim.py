@@ -265,6 +265,11 @@ def parse_args(argv=None):
     a("--details-hits", choices=simapi.FORMS["details_hits"], default="approximate",
       help="details query: totalHits counting duplicates (approximate, the record's "
            "form) or exact")
+    a("--details-order-by", choices=simapi.FORMS["details_order_by"], default="sorted",
+      help="details query: orderBy conversationEnd sorts the pages by it (sorted, the "
+           "SDKs' enum), is refused with a 400 (refused, their text lists only "
+           "conversationStart, segmentStart, segmentEnd) or sorts by conversationStart "
+           "(ignored)")
     a("--details-results-max", type=int, default=100000,
       help="details query: a range holding more results is refused past this many "
            "(default 100000, the real limit; smaller makes a small org pass it)")

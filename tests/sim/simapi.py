@@ -1050,6 +1050,7 @@ FORMS = {
     "adherence_download": ("presigned", "token", "token_elsewhere"),
     "details_sessions": ("internal", "plain"),
     "details_hits": ("approximate", "exact"),
+    "details_order_by": ("sorted", "refused", "ignored"),
     "usage_events_zeros": ("omit", "zeros"),
     "definitions_listing": ("entities", "paged"),
     "usage_date": ("present", "absent"),
@@ -2835,9 +2836,17 @@ class App:
         limit = getattr(self.opts, "details_results_max", simmos.RESULTS_MAX)
         if page * size > simmos.RESULTS_MAX:
             raise ApiError(400, "bad.request", PAGINATION_REFUSED % simmos.RESULTS_MAX)
+        order_by = body.get("orderBy", "conversationStart")
+        by_end = order_by == "conversationEnd" and \
+            self.forms["details_order_by"] == "sorted"
         if body.get("order", "asc") not in ("asc", "desc") or \
-                body.get("orderBy", "conversationStart") != "conversationStart":
-            raise ApiError(400, "bad.request", "the simulator sorts by conversationStart only")
+                order_by not in ("conversationStart", "conversationEnd") or \
+                (order_by == "conversationEnd" and
+                 self.forms["details_order_by"] == "refused"):
+            raise ApiError(400, "bad.request",
+                           "orderBy %r is not supported; the options are conversationStart, "
+                           "segmentStart and segmentEnd" % order_by
+                           if order_by != "conversationStart" else "invalid order")
         cf = [compile_filter(f, simmos.CONV_DIMS) for f in body.get("conversationFilters") or []]
         segf = body.get("segmentFilters") or []
         qids = []
@@ -2860,7 +2869,12 @@ class App:
             only = qids
         hits, dups = [], 0
         internal = self.forms["details_sessions"] == "internal"
-        for c in m.matching(start, end, only, now):
+        found = m.matching(start, end, only, now)
+        if by_end:
+            # those not ended (no conversationEnd filter asked) last
+            found.sort(key=lambda c: (c["end"] if c["indexed"] <= now else float("inf"),
+                                      c["id"]))
+        for c in found:
             d = m.details(c, now, internal)
             cd = {"conversationEnd": d.get("conversationEnd"),
                   "conversationStart": d["conversationStart"], "conversationId": c["id"],

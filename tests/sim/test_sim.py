@@ -2924,6 +2924,42 @@ class T04dCallQuality(unittest.TestCase):
         self.assertEqual({m for b in got.values() for q in b.values() for m in q}, {"voice"})
         self.assertGreater(len({q for b in got.values() for q in b}), 1)
 
+    def test_order_by_end_forms(self):
+        # one bucket's query finds every conversation active in it, also
+        # those ending later; by conversationEnd they come last (sorted),
+        # or the order is refused with a 400 (refused) or not kept (ignored)
+        url = "/api/v2/analytics/conversations/details/query"
+        body = {"interval": self.iv(self.end - 600000, self.end - 300000),
+                "order": "asc", "orderBy": "conversationEnd",
+                "conversationFilters": [{"type": "and", "predicates": [
+                    {"dimension": "conversationEnd", "operator": "exists"}]}],
+                "paging": {"pageSize": 100, "pageNumber": 1}}
+
+        def ends(js):
+            return [simapi.parse_time_ms(c["conversationEnd"])
+                    for c in js.get("conversations", [])]
+        st, _, js = self.c.request("POST", url, body)
+        self.assertEqual(st, 200, js)
+        e = ends(js)
+        self.assertEqual(e, sorted(e))
+        self.assertLess(e[0], self.end - 300000)
+        self.assertGreaterEqual(e[-1], self.end - 300000, "none ends after the bucket")
+        try:
+            self.sim.sim("POST", "/sim/forms", {"details_order_by": "ignored"})
+            st, _, js = self.c.request("POST", url, body)
+            self.assertEqual(st, 200, js)
+            self.assertNotEqual(ends(js), sorted(ends(js)))
+            starts = [c["conversationStart"] for c in js["conversations"]]
+            self.assertEqual(starts, sorted(starts))
+            self.sim.sim("POST", "/sim/forms", {"details_order_by": "refused"})
+            st, _, js = self.c.request("POST", url, body)
+            self.assertEqual(st, 400, js)
+            self.assertIn("orderBy", js["message"])
+            body["orderBy"] = "conversationStart"
+            self.assertEqual(self.c.request("POST", url, body)[0], 200)
+        finally:
+            self.sim.sim("POST", "/sim/forms", {"details_order_by": "sorted"})
+
     def test_unended_and_no_mos_shown_without_filter(self):
         # the whole 30 minutes: in the last 5 alone every conversation was
         # a voice one (with a MOS) in about 1 % of draws

@@ -267,7 +267,7 @@ DEF_TEST(untrusted_pages_fail_the_range) {
 
 DEF_TEST(query_body) {
   gen_interval_range_t range = {T0, T0 + G, 0};
-  json_object *b = gen_mos_query_body(queues, 2, &range, 3);
+  json_object *b = gen_mos_query_body(queues, 2, &range, 3, false);
   EXPECT_EQ_STR("2026-11-23T10:00:00.000Z/2026-11-23T10:05:00.000Z",
                 gen_json_get_string(b, "interval"));
   json_object *paging = gen_json_get_object(b, "paging");
@@ -283,9 +283,13 @@ DEF_TEST(query_body) {
                              json_object_array_get_idx(preds, 1), "value"));
   EXPECT_EQ_STR("conversationStart", gen_json_get_string(b, "orderBy"));
   json_object_put(b);
+  b = gen_mos_query_body(queues, 2, &range, 3, true);
+  EXPECT_EQ_STR("conversationEnd", gen_json_get_string(b, "orderBy"));
+  EXPECT_EQ_STR("asc", gen_json_get_string(b, "order"));
+  json_object_put(b);
   /* 01:00 UTC: the range's own interval, not widened back a day */
   range = (gen_interval_range_t){T0 - 9 * 3600000LL, T0 - 9 * 3600000LL + G, 0};
-  b = gen_mos_query_body(queues, 1, &range, 1);
+  b = gen_mos_query_body(queues, 1, &range, 1, true);
   EXPECT_EQ_STR("2026-11-23T01:00:00.000Z/2026-11-23T01:05:00.000Z",
                 gen_json_get_string(b, "interval"));
   json_object_put(b);
@@ -409,7 +413,11 @@ DEF_TEST(configuration_keys) {
  * page; answers[i] is the status of the i-th request (0: 200). Past
  * `limit` results a first page announces 100001 (past what the query pages
  * through); a piece of several buckets announces `bonus` more than it
- * holds. */
+ * holds. With `later`, as the real query: also those active in the
+ * interval that end after it (each began 600 to 660 s before its end).
+ * Sorted by conversationEnd when asked for it, else by conversationStart;
+ * order_form 1 refuses conversationEnd (a 400), 2 sorts by
+ * conversationStart whatever is asked. */
 static long answers[MAX_CALLS];
 typedef struct {
   int64_t from, to;
@@ -417,10 +425,17 @@ typedef struct {
   int queues;
 } asked_t;
 static asked_t asked[MAX_CALLS];
-static int n_asked, limit, bonus;
+static int n_asked, limit, bonus, later, order_form;
 static int64_t refuse_past_ms; /* 0: any interval; else longer ones: 400 */
 
 static int64_t conv_end(int i) { return T0 + 1000 + i * 2400LL; }
+static int64_t conv_start(int i) {
+  return conv_end(i) - 600000 - (i % 7) * 10000LL;
+}
+static int by_start(const void *x, const void *y) {
+  int64_t a = conv_start(*(const int *)x), b = conv_start(*(const int *)y);
+  return (a > b) - (a < b);
+}
 
 static int fake_details(gen_http_t *http, const char *method, const char *url,
                         const char *body, struct curl_slist *headers,
@@ -441,6 +456,8 @@ static int fake_details(gen_http_t *http, const char *method, const char *url,
      gen_json_get_int64(paging, "pageNumber", &page));
   bool q1 = strstr(body, "\"q-one\"") != NULL,
        q2 = strstr(body, "\"q-two\"") != NULL;
+  const char *order_by = gen_json_get_string(doc, "orderBy");
+  bool by_end = order_by != NULL && strcmp(order_by, "conversationEnd") == 0;
   json_object_put(doc);
   long status = n_asked < MAX_CALLS ? answers[n_asked] : 0;
   if (n_asked < MAX_CALLS)
@@ -450,7 +467,12 @@ static int fake_details(gen_http_t *http, const char *method, const char *url,
   resp->rl_count = resp->rl_allowed = resp->rl_reset = -1;
   resp->status = status ? status : 200;
   gen_buf_t text = GEN_BUF_INIT(1 << 20);
-  if (status == 0 && refuse_past_ms > 0 && to - from > refuse_past_ms) {
+  if (status == 0 && order_form == 1 && by_end) {
+    resp->status = 400;
+    gen_buf_printf(&text, "{\"message\":\"orderBy must be one of "
+                          "conversationStart, segmentStart, segmentEnd\","
+                          "\"code\":\"bad.request\",\"status\":400}");
+  } else if (status == 0 && refuse_past_ms > 0 && to - from > refuse_past_ms) {
     resp->status = 400;
     gen_buf_printf(&text, "{\"message\":\"You must specify a search interval "
                           "that does not exceed 31 days.\",\"code\":\"bad."
@@ -464,8 +486,11 @@ static int fake_details(gen_http_t *http, const char *method, const char *url,
   } else {
     int match[N_CONV], n = 0;
     for (int i = 0; i < N_CONV; i++)
-      if ((i % 2 == 0 ? q1 : q2) && conv_end(i) >= from && conv_end(i) < to)
+      if ((i % 2 == 0 ? q1 : q2) && conv_end(i) >= from &&
+          (later ? conv_start(i) < to : conv_end(i) < to))
         match[n++] = i;
+    if (!by_end || order_form == 2)
+      qsort(match, (size_t)n, sizeof(match[0]), by_start);
     int hits = n + (to - from > G ? bonus : 0);
     if (limit > 0 && n > limit && page == 1)
       hits = GEN_MOS_RESULTS_MAX + 1;
@@ -504,7 +529,7 @@ typedef struct {
 static int rig_init(rig_t *r, size_t budget) {
   memset(r, 0, sizeof(*r));
   memset(answers, 0, sizeof(answers));
-  n_asked = limit = bonus = 0;
+  n_asked = limit = bonus = later = order_form = 0;
   refuse_past_ms = 0;
   fake_client_init(&r->client, "genesys_analytics", 1);
   gen_http_defer_retries(r->client.http, true);
@@ -654,6 +679,41 @@ DEF_TEST(a_bucket_leaves_once_read_whole) {
   return 0;
 }
 
+/* The query as the API answers it: a bucket's answer also holds every
+ * conversation active in it that ended later (here all of B1's in B0's).
+ * Asked by conversationEnd, B0 stops at the page that reaches its end:
+ * the range's first page (halved, as above), B0's two pages, B1's two: 5.
+ * Where the API refuses that order (1) or ignores it (2), the first page
+ * says so, the org asks by conversationStart from then on and reads each
+ * piece whole: B0's three pages, so 7 in all, the first one asked again
+ * by conversationStart. Every form counts each conversation once. */
+DEF_TEST(pages_by_end_read_a_conversation_once) {
+  for (int form = 0; form <= 2; form++) {
+    rig_t r;
+    CHECK_ZERO(rig_init(&r, 0));
+    later = 1;
+    order_form = form;
+    bonus = GEN_MOS_PIECE_PAGES * GEN_MOS_PAGE_SIZE;
+    CHECK_ZERO(collect(&r, 100));
+    EXPECT_EQ_INT(form == 0 ? 5 : 7, n_asked);
+    EXPECT_EQ_INT(form != 0, r.reading.by_start);
+    OK(form == 0 ||
+       mock_log_contains("asked by conversationStart from now on"));
+    OK(form != 1 ||
+       mock_log_contains("refused conversationEnd as its orderBy"));
+    OK(form != 2 || mock_log_contains("out of its order"));
+    /* B0: two pages by end, three by start */
+    int b0 = 0;
+    for (int i = 0; i < n_asked && i < MAX_CALLS; i++)
+      b0 += asked[i].to == T0 + G;
+    EXPECT_EQ_INT(form == 0 ? 2 : 3, b0);
+    EXPECT_EQ_INT(0, (int)r.counts.failures);
+    CHECK_ZERO(counted_once());
+    rig_free(&r);
+  }
+  return 0;
+}
+
 /* Past the results the query pages through (more than 70 here): the range,
  * then each bucket of both queues, is halved, down to one bucket of one
  * queue; each of those read whole. */
@@ -744,6 +804,7 @@ int main(void) {
   RUN_TEST(a_range_over_several_reads);
   RUN_TEST(a_429_mid_range_resumes_at_its_page);
   RUN_TEST(a_bucket_leaves_once_read_whole);
+  RUN_TEST(pages_by_end_read_a_conversation_once);
   RUN_TEST(past_the_limit_halved_by_buckets_then_queues);
   RUN_TEST(an_interval_refused_as_too_long_is_halved);
   RUN_TEST(a_batch_failing_for_good_holds_back_no_other);
