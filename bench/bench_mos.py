@@ -23,16 +23,17 @@ it. Per --queues N: the simulated minutes from the start until the
 newest bucket settled at the start (every queue the truth has in that
 bucket dispatched), the details requests made by then (the simulator's
 count, read every 2 real seconds), the 429s, and the details requests a
-minute over the 10 simulated minutes after, and the lag then (the newest
+minute over the 10 (--after) simulated minutes after, and the lag then (the newest
 settled bucket's end to the run's end, minus the newest dispatched one's).
 --granularity G (minutes) and --order FORM... (the simulator's
 --details-order-by: sorted, the plugin reading pages by conversationEnd up
 to each piece's end; ignored, every page of every piece, as before issue
-66) side by side in one run.
+66) side by side in one run; --results-max N makes a small org's ranges
+split down to single buckets as a large org's are past 100,000 results.
 
   python3 bench/bench_mos.py --catch-up 1800 --queues 500 5000 --speed 5
   python3 bench/bench_mos.py --catch-up 1800 --queues 500 --granularity 1 \
-      --order ignored sorted --speed 5
+      --order ignored sorted --speed 5 [--results-max 400]
 """
 import argparse
 import math
@@ -85,16 +86,17 @@ def run(n, buckets, speed):
     return per_new_bucket(asked), minimum(asked), stats.get("rate_limited", 0)
 
 
-def catch_up(n, backfill_s, speed, limit_s, gran_min=5, form="sorted"):
+def catch_up(n, backfill_s, speed, limit_s, gran_min=5, form="sorted", results_max=100000,
+             after_min=10):
     """(simulated minutes to catch up or None, details requests by then,
     429s by then, details requests a minute over the 10 minutes after, the
     lag then in minutes)."""
     g_ms = gran_min * 60000
     sim = Simulator("--queues", str(n), "--agents", str(max(5, n)), "--flows", "1",
                     "--speed", str(speed), "--start", "now",
-                    "--warmup", str(backfill_s + 600),
+                    "--warmup", str(max(backfill_s + 600, 2 * g_ms // 1000)),
                     "--rate-limit", "300", "--rate-window-sim",
-                    "--details-order-by", form)
+                    "--details-order-by", form, "--details-results-max", str(results_max))
     rx = Receiver()
     extra = ('    Host "acme"\n    InstanceFrom "id"\n    Granularity "PT%dM"\n'
              "    SettleDelay 30\n    CallQuality true\n"
@@ -126,7 +128,7 @@ def catch_up(n, backfill_s, speed, limit_s, gran_min=5, form="sorted"):
                         if key[3] == "mos_conversations" and round(t * 1000) == settled0}
             if done_at is None and want and want <= have:
                 done_at = now
-            if now >= deadline or (done_at is not None and now >= done_at + 10 * 60000):
+            if now >= deadline or (done_at is not None and now >= done_at + after_min * 60000):
                 with rx.lock:
                     newest = max([t for _, t, key, _ in rx.arrivals
                                   if key[3] == "mos_conversations"] or [0])
@@ -152,7 +154,8 @@ def main_catch_up(o):
     for n in o.queues:
         for form in o.order:
             minutes, asked, limited, rate, lag = catch_up(n, o.catch_up, o.speed, o.limit,
-                                                          o.granularity, form)
+                                                          o.granularity, form, o.results_max,
+                                                          o.after)
             print("| %d | PT%dM | %s | %s | %d | %d | %s | %.1f | %g |"
                   % (n, o.granularity, form,
                      "%.1f" % minutes if minutes is not None else "not in %d s" % o.limit,
@@ -165,17 +168,23 @@ def main():
     ap.add_argument("--queues", type=int, nargs="+", default=[10, 500, 5000])
     ap.add_argument("--buckets", type=int, default=3)
     ap.add_argument("--speed", type=float, default=20.0)
-    ap.add_argument("--catch-up", type=int, default=0, metavar="S",
-                    help="measure the catch-up of an InitialBackfill of S seconds")
+    ap.add_argument("--catch-up", type=int, default=None, metavar="S",
+                    help="measure the catch-up of an InitialBackfill of S seconds "
+                         "(0: the default, the newest settled bucket alone)")
     ap.add_argument("--limit", type=int, default=3600,
                     help="with --catch-up: simulated seconds to wait at most")
     ap.add_argument("--granularity", type=int, default=5, metavar="MIN",
                     help="with --catch-up: bucket length in minutes")
+    ap.add_argument("--after", type=int, default=10, metavar="MIN",
+                    help="with --catch-up: simulated minutes measured after catching up")
+    ap.add_argument("--results-max", type=int, default=100000,
+                    help="with --catch-up: the simulator's --details-results-max (smaller: "
+                         "a smaller org's ranges are split as a large one's)")
     ap.add_argument("--order", nargs="+", default=["sorted"],
                     choices=("sorted", "ignored", "refused"),
                     help="with --catch-up: the simulator's --details-order-by forms")
     o = ap.parse_args()
-    if o.catch_up:
+    if o.catch_up is not None:
         return main_catch_up(o)
     print("| queues | requests per new bucket | minimum the paging allows | speed | 429 |")
     print("|---:|---:|---:|---:|---:|")
