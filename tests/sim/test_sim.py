@@ -4540,6 +4540,7 @@ class T11Forms(unittest.TestCase):
                                        "unattributed": "org",
                                        "details_sessions": "internal",
                                        "details_hits": "approximate",
+                                       "details_order_by": "sorted",
                                        "usage_events_zeros": "omit",
                                        "definitions_listing": "entities",
                                        "usage_date": "present", "usage_zeros": "present",
