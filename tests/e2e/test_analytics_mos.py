@@ -184,14 +184,18 @@ class MosAcrossKill(unittest.TestCase):
         a newer one settles, must take."""
         end = int(restarted) // G_MS * G_MS
 
-        def dispatched():
+        def voice_queues():
+            # a queue whose bucket already has a voice count: the late call
+            # then moves a value dispatched before (a queue without one
+            # would get a first value, not a revision)
             with rx.lock:
-                return any(mos_value(k) and round(t * 1000) == end
-                           for _, t, k, _ in rx.arrivals)
-        self.assertTrue(wait_for(dispatched, timeout=60, step=0.1),
-                        "bucket ending %d never dispatched" % end)
+                return sorted({k[2] for _, t, k, _ in rx.arrivals
+                               if mos_value(k) and k[3] == "mos_conversations"
+                               and k[4] == "voice" and round(t * 1000) == end})
+        self.assertTrue(wait_for(voice_queues, timeout=60, step=0.1),
+                        "bucket ending %d never dispatched with a voice call" % end)
         at = datetime.datetime.fromtimestamp((end - 1000) / 1000, datetime.timezone.utc)
-        r = sim.fault({"fault": "late_mos", "mos": 3.3,
+        r = sim.fault({"fault": "late_mos", "mos": 3.3, "queueId": voice_queues()[0],
                        "time": at.strftime("%Y-%m-%dT%H:%M:%S.000Z")})
         self.revised_key = (r["results"][0]["queueId"], "mos_conversations", "voice", end)
         # The revisit that takes it comes when the next bucket settles (its
