@@ -4712,15 +4712,13 @@ class T11Forms(unittest.TestCase):
             # may be none of those, so the users are read until one is, an
             # hour of the model at most)
             primary = {e["id"] for e in allp["entities"] if e["primary"]}
-            deadline = time.time() + 60
-            while True:
+
+            def custom():
                 allu = c.request("GET", "/api/v2/users?pageSize=500&expand=presence")[2]
-                custom = [x for x in allu["entities"]
-                          if x["presence"]["presenceDefinition"]["id"] not in primary]
-                if custom or time.time() > deadline:
-                    break
-                time.sleep(0.5)
-            self.assertTrue(custom, "no user entered a custom presence in an hour of the model")
+                return [x for x in allu["entities"]
+                        if x["presence"]["presenceDefinition"]["id"] not in primary]
+            self.assertTrue(wait_for(custom, timeout=60, step=0.5),
+                            "no user entered a custom presence in an hour of the model")
         finally:
             self.forms(presence_spelling="display")
 
