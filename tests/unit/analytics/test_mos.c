@@ -30,11 +30,14 @@ static const char *const queues[] = {"q-one", "q-two"};
 
 static json_object *parse(const char *text) { return json_tokener_parse(text); }
 
-/* A conversation ending at T0 + end_s seconds. */
+/* The fake API's first bucket: T0, but for the test of the day before. */
+static int64_t t0 = T0;
+
+/* A conversation ending at t0 + end_s seconds. */
 static void conv(char *buf, size_t size, const char *id, int end_s,
                  const char *mos, const char *segments) {
   char end[GEN_TIME_STRLEN];
-  gen_time_format(T0 + end_s * 1000LL, end, sizeof(end));
+  gen_time_format(t0 + end_s * 1000LL, end, sizeof(end));
   snprintf(buf, size,
            "{\"conversationId\":\"%s\",\"conversationStart\":"
            "\"2026-11-23T09:00:00.000Z\",\"conversationEnd\":\"%s\"%s%s,"
@@ -417,7 +420,9 @@ DEF_TEST(configuration_keys) {
  * interval that end after it (each began 600 to 660 s before its end).
  * Sorted by conversationEnd when asked for it, else by conversationStart;
  * order_form 1 refuses conversationEnd (a 400), 2 sorts by
- * conversationStart whatever is asked. */
+ * conversationStart whatever is asked. With day_rule, as the real query
+ * too: only those that began on a day the interval touches (UTC); longer
+ * makes every conversation begin that much earlier. */
 static long answers[MAX_CALLS];
 typedef struct {
   int64_t from, to;
@@ -425,12 +430,18 @@ typedef struct {
   int queues;
 } asked_t;
 static asked_t asked[MAX_CALLS];
-static int n_asked, limit, bonus, later, order_form;
+static int n_asked, limit, bonus, later, order_form, day_rule;
+static int64_t longer;
 static int64_t refuse_past_ms; /* 0: any interval; else longer ones: 400 */
 
-static int64_t conv_end(int i) { return T0 + 1000 + i * 2400LL; }
+static int64_t conv_end(int i) { return t0 + 1000 + i * 2400LL; }
 static int64_t conv_start(int i) {
-  return conv_end(i) - 600000 - (i % 7) * 10000LL;
+  return conv_end(i) - 600000 - (i % 7) * 10000LL - longer;
+}
+static bool began_on_a_day_touched(int i, int64_t from, int64_t to) {
+  int64_t day = gen_bucket_floor(conv_start(i), 86400000LL);
+  return day >= gen_bucket_floor(from, 86400000LL) &&
+         day <= gen_bucket_floor(to - 1, 86400000LL);
 }
 static int by_start(const void *x, const void *y) {
   int64_t a = conv_start(*(const int *)x), b = conv_start(*(const int *)y);
@@ -487,7 +498,8 @@ static int fake_details(gen_http_t *http, const char *method, const char *url,
     int match[N_CONV], n = 0;
     for (int i = 0; i < N_CONV; i++)
       if ((i % 2 == 0 ? q1 : q2) && conv_end(i) >= from &&
-          (later ? conv_start(i) < to : conv_end(i) < to))
+          (later ? conv_start(i) < to : conv_end(i) < to) &&
+          (!day_rule || began_on_a_day_touched(i, from, to)))
         match[n++] = i;
     if (!by_end || order_form == 2)
       qsort(match, (size_t)n, sizeof(match[0]), by_start);
@@ -499,7 +511,7 @@ static int fake_details(gen_http_t *http, const char *method, const char *url,
          k++) {
       char id[16], c[600];
       snprintf(id, sizeof(id), "c-%03d", match[k]);
-      conv(c, sizeof(c), id, (int)((conv_end(match[k]) - T0) / 1000), "4.00",
+      conv(c, sizeof(c), id, (int)((conv_end(match[k]) - t0) / 1000), "4.00",
            match[k] % 2 == 0 ? VOICE_Q1 : VOICE_Q2);
       gen_buf_printf(&text, "%s%s", k % 100 ? "," : "", c);
     }
@@ -529,8 +541,8 @@ typedef struct {
 static int rig_init(rig_t *r, size_t budget) {
   memset(r, 0, sizeof(*r));
   memset(answers, 0, sizeof(answers));
-  n_asked = limit = bonus = later = order_form = 0;
-  refuse_past_ms = 0;
+  n_asked = limit = bonus = later = order_form = day_rule = 0;
+  refuse_past_ms = longer = 0;
   fake_client_init(&r->client, "genesys_analytics", 1);
   gen_http_defer_retries(r->client.http, true);
   gen_interval_options_t o = {.granularity_ms = G,
@@ -557,7 +569,7 @@ static int rig_init(rig_t *r, size_t budget) {
                               .max_ranges = 8,
                               .budget = budget};
   http_perform = fake_details;
-  mock_time = MS_TO_CDTIME_T(T0 + 2 * G + 30000);
+  mock_time = MS_TO_CDTIME_T(t0 + 2 * G + 30000);
   mock_values_reset();
   mock_log_reset();
   return 0;
@@ -567,6 +579,7 @@ static void rig_free(rig_t *r) {
   gen_mos_progress_reset(&r->reading.progress);
   http_perform = http_perform_curl;
   mock_time = 0;
+  t0 = T0;
   gen_entity_set_free(&r->queues);
   gen_interval_free(r->engine);
   fake_client_free(&r->client);
@@ -596,8 +609,8 @@ static int counted_once(void) {
                    got("q-one", "total_mos_conversations", "voice"));
   EXPECT_EQ_DOUBLE(N_CONV / 2,
                    got("q-two", "total_mos_conversations", "voice"));
-  EXPECT_EQ_DOUBLE(125, in_bucket(T0 + G));
-  EXPECT_EQ_DOUBLE(125, in_bucket(T0 + 2 * G));
+  EXPECT_EQ_DOUBLE(125, in_bucket(t0 + G));
+  EXPECT_EQ_DOUBLE(125, in_bucket(t0 + 2 * G));
   return 0;
 }
 
@@ -714,6 +727,40 @@ DEF_TEST(pages_by_end_read_a_conversation_once) {
   return 0;
 }
 
+/* A range 5 minutes past midnight whose conversations all began the day
+ * before (20 minutes long): the buckets' own queries find none of them
+ * (the start-day rule), the day before's sliver all. The range is halved
+ * (B0 keeps the sliver); read by end, the sliver stops only at the range's
+ * end, not B0's, since B1 reads no sliver: its three pages (the second
+ * already reaches past B0), so 6 requests: the range, B0, the sliver's 3,
+ * B1. Refused by end (form 1), the range is asked again by start: 7.
+ * Sorted by start whatever is asked (form 2), the sliver's first page is
+ * the first out of order (the others hold none): it is asked again by
+ * start, 4 sliver requests, 7 in all. Every form counts each conversation
+ * once. */
+DEF_TEST(the_day_before_sliver_reads_to_the_range_end) {
+  for (int form = 0; form <= 2; form++) {
+    rig_t r;
+    t0 = T0 + 14 * 3600000LL + 300000; /* 2026-11-24T00:05Z */
+    CHECK_ZERO(rig_init(&r, 0));
+    later = day_rule = 1;
+    longer = 600000;
+    order_form = form;
+    bonus = GEN_MOS_PIECE_PAGES * GEN_MOS_PAGE_SIZE + 1;
+    CHECK_ZERO(collect(&r, 100));
+    int sliver = 0;
+    for (int i = 0; i < n_asked && i < MAX_CALLS; i++)
+      sliver += asked[i].to - asked[i].from == 2;
+    EXPECT_EQ_INT(form == 2 ? 4 : 3, sliver);
+    EXPECT_EQ_INT(form == 0 ? 6 : 7, n_asked);
+    EXPECT_EQ_INT(0, (int)r.counts.failures);
+    CHECK_ZERO(counted_once());
+    rig_free(&r);
+    t0 = T0;
+  }
+  return 0;
+}
+
 /* Past the results the query pages through (more than 70 here): the range,
  * then each bucket of both queues, is halved, down to one bucket of one
  * queue; each of those read whole. */
@@ -805,6 +852,7 @@ int main(void) {
   RUN_TEST(a_429_mid_range_resumes_at_its_page);
   RUN_TEST(a_bucket_leaves_once_read_whole);
   RUN_TEST(pages_by_end_read_a_conversation_once);
+  RUN_TEST(the_day_before_sliver_reads_to_the_range_end);
   RUN_TEST(past_the_limit_halved_by_buckets_then_queues);
   RUN_TEST(an_interval_refused_as_too_long_is_halved);
   RUN_TEST(a_batch_failing_for_good_holds_back_no_other);
