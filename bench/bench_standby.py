@@ -32,6 +32,16 @@ A measurement, not a test: it reports numbers and asserts nothing.
   python3 bench/bench_standby.py --ttl 10 3 --rounds 3
   python3 bench/bench_standby.py --large 512 --appends 5 --append-kib 450
   python3 bench/bench_standby.py --outage 60 --ttl 10 --rounds 1
+  python3 bench/bench_standby.py --hour 3600 --queues 5000 --shard 1/4
+
+- --hour S: one holder of one shard of a large org (the simulator with
+  --queues Q, 10 agents a queue; Shard --shard; genesys_realtime,
+  genesys_analytics and genesys_flowmetrics with their default families,
+  each with StandbyEtcd and the default StandbySyncInterval) against etcd
+  run as collectd-genesys(5) tells (--auto-compaction-mode=periodic
+  --auto-compaction-retention=1h): every --every seconds and after S, each
+  plugin's standby_copied_bytes (csv, its self-metrics alone), its state files'
+  bytes on disk, and etcd's database (dbSize, dbSizeInUse, revision).
 
 The bound written in collectd-genesys(5): StandbyTTL + 1 s, then the
 plugin's next read.
@@ -174,10 +184,10 @@ def outage_round(ttl, secs):
     return r
 
 
-def copied_bytes(cd):
-    """The newest standby_copied_bytes (raw counter) cd's csv holds."""
+def copied_bytes(cd, plugin="genesys_analytics"):
+    """The newest standby_copied_bytes (raw counter) of plugin cd's csv holds."""
     newest = 0.0
-    for path in glob.glob(os.path.join(cd.csv, "*", "genesys_analytics-standby",
+    for path in glob.glob(os.path.join(cd.csv, "*", f"{plugin}-standby",
                                        "standby_copied_bytes-*")):
         with open(path) as f:
             for ln in f:
@@ -253,6 +263,69 @@ def large(mib, appends, append_kib):
         sim.stop()
 
 
+def hour(secs, every, queues, shard):
+    """The standby's bytes to etcd and etcd's database, a large org's shard."""
+    sim = Simulator("--queues", str(queues), "--agents", str(10 * queues), "--flows", "20",
+                    "--speed", "1", "--start", "now", "--warmup", "120", tls=False)
+    etcd = Etcd(extra=["--auto-compaction-mode=periodic",
+                       "--auto-compaction-retention=1h",
+                       "--quota-backend-bytes=8589934592"])
+    keys = (f'    Host "acme"\n    InstanceFrom "id"\n    Shard "{shard}"\n'
+            f'    StandbyEtcd "{etcd.url}"\n    StandbyName "a"\n')
+    plugins = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics")
+    body = "".join(f"LoadPlugin {p}\n<Plugin {p}>\n"
+                   + sim.org_block("acme", extra=keys) + "</Plugin>\n" for p in plugins)
+    # csv writes the standby's self-metrics only (a counter's raw value;
+    # unixsock's GETVAL would answer its rate)
+    cd = collectd_harness.Collectd(
+        body + "LoadPlugin match_regex\nPostCacheChain \"OnlyStandby\"\n"
+        '<Chain "OnlyStandby">\n  <Rule "standby">\n    <Match "regex">\n'
+        '      PluginInstance "^standby$"\n    </Match>\n    Target "write"\n'
+        '  </Rule>\n  Target "stop"\n</Chain>\n',
+        stock=("logfile", "csv", "match_regex"))
+
+    def figures():
+        out = {p: copied_bytes(cd, p) for p in plugins}
+        files = {}
+        for path in glob.glob(os.path.join(cd.dir, "genesys", "*")):
+            files[os.path.basename(path)] = os.path.getsize(path)
+        st = etcd.post("/v3/maintenance/status", {})
+        return out, files, st
+    try:
+        t0 = time.monotonic()
+        cd.start()
+        wait(lambda: "holds" in cd.log_text(), 120)
+        first = None
+        while True:
+            time.sleep(max(0.0, min(every, secs - (time.monotonic() - t0))))
+            age = time.monotonic() - t0
+            copied, files, st = figures()
+            first = first or (age, sum(copied.values()))
+            print(f"{age:7.0f} s: copied " + ", ".join(
+                f"{p} {b / 1024:.0f} KiB" for p, b in sorted(copied.items()))
+                + f"; state files {sum(files.values()) / 1024:.0f} KiB in {len(files)}"
+                f"; etcd dbSize {int(st['dbSize']) / 2**20:.1f} MiB, in use "
+                f"{int(st.get('dbSizeInUse', 0)) / 2**20:.1f} MiB, revision "
+                f"{st['header']['revision']}; collectd VmRSS "
+                f"{vm_mib(cd.proc.pid, 'VmRSS'):.0f} MiB", flush=True)
+            if age >= secs:
+                break
+        total = sum(copied.values())
+        print(f"in {age:.0f} s: {total / 2**20:.2f} MiB copied "
+              f"({(total - first[1]) / (age - first[0]) * 3600 / 2**20:.2f} MiB an hour "
+              f"after the first {first[0]:.0f} s); state files " + ", ".join(
+                  f"{n} {b / 1024:.0f} KiB" for n, b in sorted(files.items())))
+    finally:
+        cd.cleanup()
+        etcd.stop()
+        sim.stop()
+
+
+def vm_mib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(ln.split()[1]) for ln in f if ln.startswith(field + ":")) / 1024
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ttl", type=int, nargs="+", default=[10])
@@ -261,9 +334,16 @@ def main():
     p.add_argument("--outage", type=float, metavar="S")
     p.add_argument("--appends", type=int, default=5)
     p.add_argument("--append-kib", type=int, default=450)
-    p.add_argument("--build", default=os.path.join(ROOT, "build"))
+    p.add_argument("--hour", type=float, metavar="S")
+    p.add_argument("--every", type=float, default=300)
+    p.add_argument("--queues", type=int, default=5000)
+    p.add_argument("--shard", default="1/4")
+    p.add_argument("--build", default=os.environ.get("GEN_BUILD_DIR", os.path.join(ROOT, "build")))
     args = p.parse_args()
     collectd_harness.BUILD = args.build
+    if args.hour:
+        hour(args.hour, args.every, args.queues, args.shard)
+        return
     if args.large:
         large(args.large, args.appends, args.append_kib)
         return

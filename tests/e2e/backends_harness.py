@@ -240,11 +240,12 @@ class Prometheus(Server, PrometheusAPI):
 
 
 class Carbon(Server):
-    """carbon-cache with whisper files at one-second resolution."""
+    """carbon-cache with whisper files at one-second resolution (or
+    retentions, storage-schemas.conf's)."""
 
     name = "carbon"
 
-    def __init__(self):
+    def __init__(self, retentions="1s:1h"):
         super().__init__()
         self.port = free_port()
         self.whisper = os.path.join(self.dir, "whisper")
@@ -252,7 +253,7 @@ class Carbon(Server):
         os.makedirs(conf_dir)
         os.makedirs(self.whisper)
         with open(os.path.join(conf_dir, "storage-schemas.conf"), "w") as f:
-            f.write("[everything]\npattern = .*\nretentions = 1s:1h\n")
+            f.write(f"[everything]\npattern = .*\nretentions = {retentions}\n")
         with open(os.path.join(conf_dir, "carbon.conf"), "w") as f:
             f.write(
                 "[cache]\n"

@@ -46,9 +46,10 @@ def make_certs(d):
 class Etcd:
     """A one-member etcd on loopback ports, its data in a temporary
     directory. tls: its client port takes https only, from clients with a
-    certificate its own CA signed (self.certs)."""
+    certificate its own CA signed (self.certs). extra: more of etcd's
+    flags (a compaction mode, a quota)."""
 
-    def __init__(self, tls=False):
+    def __init__(self, tls=False, extra=()):
         self.dir = tempfile.mkdtemp(prefix="gen-e2e-etcd-")
         self.port = free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -60,7 +61,7 @@ class Etcd:
         self.args = ["etcd", "--data-dir", os.path.join(self.dir, "data"),
                      "--listen-client-urls", self.url, "--advertise-client-urls", self.url,
                      "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                     "--initial-cluster", f"default={peer}"] + more
+                     "--initial-cluster", f"default={peer}"] + more + list(extra)
         self.start()
 
     def start(self):

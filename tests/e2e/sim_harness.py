@@ -25,7 +25,9 @@ def stop_process(proc, timeout=20):
 
 
 class Simulator:
-    def __init__(self, *args, tls=True):
+    def __init__(self, *args, tls=True, start_timeout=60):
+        """start_timeout: seconds for the simulator to be ready (a long
+        --warmup of a large org takes minutes)."""
         self.dir = tempfile.mkdtemp(prefix="gen-sim-")
         ready = os.path.join(self.dir, "ready.json")
         cmd = [sys.executable, GENSIM, "--port", "0", "--quiet",
@@ -35,7 +37,7 @@ class Simulator:
             cmd.append("--tls")
         self.log = open(os.path.join(self.dir, "sim.log"), "w")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + start_timeout
         while not os.path.exists(ready):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
