@@ -46,17 +46,13 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 import collectd_harness  # noqa: E402
 from backends_harness import Carbon, InfluxDB, example_plugin_block, free_port  # noqa: E402
 from bench_footprint import prom_series, types_ds, scrape_text, run_node, write_series  # noqa: E402
+from bench_idle import cpu_seconds  # noqa: E402
 from bench_startup import vm  # noqa: E402
 from sim_harness import Simulator  # noqa: E402
 
 PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics")
 STOCK = {"none": (), "prometheus": ("write_prometheus",), "graphite": ("write_graphite",),
          "influxdb": ("network",)}
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def graphite_paths(idents, ds):
