@@ -3,14 +3,15 @@
 """One shard of the largest org, the whole daemon with each writer (issue 66
 item 3). A measurement: it prints numbers and asserts nothing.
 
-One simulator (--queues Q, 10 agents a queue, speed 1, plain http: the
-org's real rate; --warmup, half an hour of history by default); per --writers W, one collectd agent with Shard --shard,
+One simulator (bench_startup.simulator: --queues Q, 10 agents a queue,
+speed 1, plain http, the org's real rate; --warmup, half an hour of history
+by default); per --writers W, one collectd agent with Shard --shard,
 genesys_realtime, genesys_analytics and genesys_flowmetrics (--plugins) at
-their default families (Host "acme", InstanceFrom "id", --realtime-keys more in
-genesys_realtime's), global
-Interval 10 and WriteThreads 1 as the examples, unixsock, and the writer
-block of the example of that backend (examples/collectd-*.conf, addresses
-replaced) in front of the real server of tests/e2e/backends_harness.py:
+their default families (Host "acme", InstanceFrom "id", --realtime-keys
+more in genesys_realtime's), global Interval 10 and WriteThreads 1 as the
+examples, unixsock, and the writer block of the example of that backend
+(examples/collectd-*.conf, addresses replaced) in front of the real server
+of tests/e2e/backends_harness.py:
 
   none        no writer: collectd's value cache alone; its count of value
               lists --settle seconds after the start is the target of the
@@ -27,8 +28,8 @@ holds the target's count and the backend every series of the cache's value
 lists; also printed, what the backend holds that the cache does not. Then
 over --window seconds: collectd's CPU (utime + stime, % of a core), the
 messages a second (genesys_realtime's notify_messages, its rate by GETVAL
-every 10 s, the mean) and so CPU a message,
-VmRSS and VmHWM, and the server's RSS. Last, the Node exporter
+every 10 s, the mean) and so CPU a message, VmRSS and VmHWM, and the
+server's RSS. Last, the Node exporter
 (bench/peers/hold.js, prom-client) holding the prometheus run's series:
 its RSS (bench_footprint.py's rule).
 
@@ -47,8 +48,7 @@ import collectd_harness  # noqa: E402
 from backends_harness import Carbon, InfluxDB, example_plugin_block, free_port  # noqa: E402
 from bench_footprint import prom_series, types_ds, scrape_text, run_node, write_series  # noqa: E402
 from bench_idle import cpu_seconds  # noqa: E402
-from bench_startup import vm  # noqa: E402
-from sim_harness import Simulator  # noqa: E402
+from bench_startup import simulator, vm  # noqa: E402
 
 PLUGINS = ("genesys_realtime", "genesys_analytics", "genesys_flowmetrics")
 STOCK = {"none": (), "prometheus": ("write_prometheus",), "graphite": ("write_graphite",),
@@ -106,7 +106,6 @@ class Backend:
                 Server=f'"127.0.0.1" "{self.server.collectd_port}"')
         else:
             self.block = ""
-        self.series = {}
 
     def want(self, idents, ds):
         if self.kind == "prometheus":
@@ -119,8 +118,8 @@ class Backend:
 
     def have(self, idents):
         if self.kind == "prometheus":
-            self.series, bad = scrape_text(self.port, os.path.join(self.tmp, "metrics.txt"))
-            return {k for k in self.series if k[0].startswith("collectd_genesys_")}
+            series, _ = scrape_text(self.port, os.path.join(self.tmp, "metrics.txt"))
+            return {k for k in series if k[0].startswith("collectd_genesys_")}
         if self.kind == "graphite":
             return {p for p in self.server.paths() if p.startswith("genesys.")}
         if self.kind == "influxdb":
@@ -227,10 +226,7 @@ def main():
     t_sim = time.monotonic()
     # half an hour of history: genesys_analytics' newest settled bucket
     # (PT15M) is there at the start, as in an org that has run a while
-    sim = Simulator("--queues", str(args.queues), "--agents", str(10 * args.queues),
-                    "--flows", "20", "--speed", "1", "--start", "now", "--warmup", str(args.warmup),
-                    "--org-route-limit", str(args.org_route_limit), tls=False,
-                    start_timeout=1800)
+    sim = simulator(args.queues, args, warmup=args.warmup, start_timeout=1800)
     print(f"# the simulator ready after {time.monotonic() - t_sim:.0f} s", flush=True)
     ds = types_ds()
     print(f"# {args.queues} queues, {10 * args.queues} agents, speed 1, Shard {args.shard}; "

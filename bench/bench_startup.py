@@ -142,10 +142,13 @@ def collectd(body, stock):
     return cd
 
 
-def simulator(queues, args):
+def simulator(queues, args, warmup=120, start_timeout=60):
+    """warmup: seconds of history (half an hour gives genesys_analytics'
+    PT15M bucket at the start; a large org's takes minutes to build)."""
     return Simulator("--queues", str(queues), "--agents", str(10 * queues), "--flows", "20",
-                     "--speed", "1", "--start", "now", "--warmup", "120",
-                     "--org-route-limit", str(args.org_route_limit), tls=False)
+                     "--speed", "1", "--start", "now", "--warmup", str(warmup),
+                     "--org-route-limit", str(args.org_route_limit), tls=False,
+                     start_timeout=start_timeout)
 
 
 def startup(queues, args):
