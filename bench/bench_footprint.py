@@ -252,6 +252,8 @@ def run_node(path, series, args):
     finally:
         proc.kill()
         proc.wait()
+        if empty:
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def main():

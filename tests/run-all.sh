@@ -11,6 +11,11 @@ total_pass=0
 total_fail=0
 stage_results=()
 
+# What the stages leave behind is checked at the end (stage 7): the
+# project's temporary directories in /tmp, by their prefixes.
+tmp_entries() { ls -1 /tmp | grep -E '^(gen-|gensim-|collectd-genesys-demo)' | sort; }
+tmp_before=$(tmp_entries)
+
 stage_started=$SECONDS
 record() { # stage passed failed
   total_pass=$((total_pass + $2))
@@ -147,6 +152,23 @@ if [ "${GEN_SKIP_DISTCHECK:-0}" != 1 ]; then
     tail -n 40 build/distcheck.out
     record "distcheck" 0 1
   fi
+fi
+
+# 7. Nothing left behind: every test removes the temporary directories it
+# made and stops the simulators, daemons and servers it started (theirs run
+# from /tmp/gen-* directories). A process on its way out gets 10 s.
+left=$(comm -13 <(echo "$tmp_before") <(tmp_entries))
+for _ in $(seq 10); do
+  procs=$(pgrep -af 'gensim\.py|/tmp/gen-' || true)
+  [ -z "$procs" ] && break
+  sleep 1
+done
+if [ -z "$left$procs" ]; then
+  record "nothing left behind" 1 0
+else
+  [ -n "$left" ] && echo "left in /tmp:" && echo "$left" | sed 's/^/  /'
+  [ -n "$procs" ] && echo "still running:" && echo "$procs" | sed 's/^/  /'
+  record "nothing left behind" 0 1
 fi
 
 echo

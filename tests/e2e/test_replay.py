@@ -35,6 +35,7 @@ import glob
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -485,6 +486,7 @@ class ReplayTest(unittest.TestCase):
             for c in held:
                 c.close()
             srv.close()
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 class OperationalEventsReplayTest(unittest.TestCase):

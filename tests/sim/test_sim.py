@@ -5,6 +5,7 @@
 Every endpoint, limit and fault of tests/sim/README.md is exercised against a
 real gensim process on a free loopback port.  Run: tests/sim/run_tests.sh
 """
+import atexit
 import base64
 import http.server
 import json
@@ -36,6 +37,7 @@ import simusage  # noqa: E402
 
 GENSIM = os.path.join(HERE, "gensim.py")
 STATE = tempfile.mkdtemp(prefix="gensim-test-")
+atexit.register(shutil.rmtree, STATE, True)
 ATTR_RE = re.compile(r"^([A-Za-z0-9_]+)Metric_([A-Za-z0-9_]+)\((\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\)$")
 ERROR_KEYS = {"message", "code", "status", "messageWithParams", "messageParams", "contextId",
               "details", "errors"}
