@@ -19,7 +19,8 @@ of tests/e2e/backends_harness.py:
   prometheus  write_prometheus, scraped;
   graphite    write_graphite to carbon-cache (whisper files of
               --retentions, 10s:1h: collectd's Interval);
-  influxdb    network to InfluxDB 1.x's collectd listener (SHOW SERIES).
+  influxdb    network to InfluxDB 1.x's collectd listener (SHOW SERIES;
+              the example's read-buffer, or --read-buffer bytes).
 
 Every --poll seconds: LISTVAL (the cache's value lists) and the backend's
 series, each value list named as the backend names it (the rules of
@@ -37,6 +38,7 @@ its RSS (bench_footprint.py's rule).
 """
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -100,7 +102,8 @@ class Backend:
             self.block = example_plugin_block("collectd-graphite.conf", "write_graphite",
                                               Host='"127.0.0.1"', Port=f'"{self.server.port}"')
         elif kind == "influxdb":
-            self.server = InfluxDB([collectd_harness.TYPES_DB, collectd_harness.OUR_TYPES_DB])
+            self.server = InfluxDB([collectd_harness.TYPES_DB, collectd_harness.OUR_TYPES_DB],
+                                   read_buffer=args.read_buffer)
             self.block = example_plugin_block(
                 "collectd-influxdb.conf", "network",
                 Server=f'"127.0.0.1" "{self.server.collectd_port}"')
@@ -214,6 +217,9 @@ def main():
     ap.add_argument("--window", type=float, default=120.0)
     ap.add_argument("--timeout", type=float, default=1200.0)
     ap.add_argument("--org-route-limit", type=int, default=300)
+    ap.add_argument("--read-buffer", type=int, default=None,
+                    help="the InfluxDB listener's read-buffer, bytes (0: the kernel's "
+                    "default; by default the example's)")
     ap.add_argument("--retentions", default="10s:1h",
                     help="carbon's whisper files (storage-schemas.conf)")
     ap.add_argument("--node", default="node")
@@ -263,6 +269,7 @@ def main():
                   f"{prom['rss'] / node['rss']:.2f}", flush=True)
     finally:
         sim.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

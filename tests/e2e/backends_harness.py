@@ -324,7 +324,7 @@ class InfluxDB(Server):
 
     name = "influxdb"
 
-    def __init__(self, types_files):
+    def __init__(self, types_files, read_buffer=None):
         super().__init__()
         self.http_port = free_port()
         self.collectd_port = free_port(socket.SOCK_DGRAM)
@@ -344,6 +344,11 @@ class InfluxDB(Server):
             if old not in listener:
                 raise AssertionError(f"influxdb-collectd.conf: no {old}")
             listener = listener.replace(old, new)
+        if read_buffer is not None:  # the example's, else
+            listener, n = re.subn(r"(?m)^  read-buffer = \d+$", f"  read-buffer = {read_buffer}",
+                                  listener)
+            if n != 1:
+                raise AssertionError("influxdb-collectd.conf: no read-buffer")
         conf = os.path.join(self.dir, "influxdb.conf")
         with open(conf, "w") as f:
             f.write(
