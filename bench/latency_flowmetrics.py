@@ -24,6 +24,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import socket
 import ssl
 import sys
@@ -133,6 +134,7 @@ def main():
     cd.cleanup()
     rx.stop()
     sim.stop()
+    shutil.rmtree(tmp, ignore_errors=True)  # the receiver's secret among it
     lat.sort()
     if not lat:
         print("no attributes measured")

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -210,6 +211,7 @@ def main():
     finally:
         proc.terminate()
         proc.wait()
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":
